@@ -1,0 +1,49 @@
+"""What the crawler and the liveness probes hand to the catalog."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from portal.catalog.states import State
+
+
+@dataclass
+class SpaceRecord:
+    """A space as read from the web: its canonical URL and whatever metadata was found.
+
+    Fields left as None (or empty) were not found and leave the catalog's value alone.
+    """
+
+    url: str
+    kind: str = "web"  # "rooms" (a room-server page), "x" (X/Twitter Spaces), "web"
+    title: str = ""
+    description: str = ""
+    state: State | None = None
+    listener_count: int | None = None
+    speaker_count: int | None = None
+    started_at: datetime | None = None
+    scheduled_start: datetime | None = None
+    ended_at: datetime | None = None
+    topics: list[str] = field(default_factory=list)
+    lang: str = ""
+    host_name: str = ""
+    host_handle: str = ""
+    host_url: str = ""
+    status_url: str = ""
+    player_url: str = ""
+    provisional: bool = False  # title/host guessed from the sharing page, not the space
+
+
+@dataclass
+class Observation:
+    """The result of one liveness check; state None means the check failed."""
+
+    state: State | None
+    listener_count: int | None = None
+    speaker_count: int | None = None
+    title: str | None = None
+    started_at: datetime | None = None
+    scheduled_start: datetime | None = None
+    ended_at: datetime | None = None
+    error: str = ""
