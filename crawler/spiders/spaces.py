@@ -1,0 +1,161 @@
+"""The one spider: follow links from start URLs and yield the spaces it recognises."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import scrapy
+from scrapy.http import Response, TextResponse
+from scrapy.linkextractors import IGNORED_EXTENSIONS
+from twisted.python.failure import Failure
+
+from crawler.extract import ANCHOR_MAX, clean_text, space_page
+from crawler.feeds import feed_links, is_feed
+from crawler.items import FoundSpace, Share
+from crawler.linkmemory import LocalLinks, link_memory
+from crawler.links import page_links, provisional_x_record, x_space_links
+from crawler.urls import canonical_url, is_x_url, x_space_url
+
+#: Signal sent with `event=dict(...)` for each page parsed and each failed request.
+crawl_event = object()
+
+_SKIP_SUFFIXES = tuple(f".{ext}" for ext in IGNORED_EXTENSIONS) + (".m3u8", ".ts", ".json")
+
+
+class SpacesSpider(scrapy.Spider):
+    """Read pages, feeds and sitemaps; yield a FoundSpace per space page or space link.
+
+    Every page that links to a space is a sighting, not only the one whose link was
+    followed first: links to pages not yet fetched are remembered until they are, and
+    links to pages already known to be spaces become a Share at once (see linkmemory:
+    in Redis when several processes split the crawl).
+    """
+
+    name = "spaces"
+
+    def __init__(self, urls: list[str] | str = (), depth: int = 1, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.start_urls = urls.split(",") if isinstance(urls, str) else list(urls)
+        self.depth = int(depth)
+        self.links = LocalLinks()
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SpacesSpider:
+        """Create the spider with the link memory its crawl's settings call for."""
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.links = link_memory(crawler.settings)
+        return spider
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        """Request each start URL; it is fetched even if the pages it links to are not due."""
+        for url in self.start_urls:
+            yield scrapy.Request(url, callback=self.parse, errback=self.failed, meta={"start": 1})
+
+    def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
+        """Yield the spaces on this page and requests for the pages it links to."""
+        meta = response.meta
+        self._emit("page", url=response.url, status=response.status)
+        keys = {canonical_url(url) for url in [*meta.get("redirect_urls", ()), response.url]}
+        if x_url := meta.get("x_space_url"):
+            linkers = self._claim(keys, meta, x_url)
+            yield from self._space(provisional_x_record(x_url, meta.get("anchor", "")), linkers)
+            return
+        if response.status == 304 or not isinstance(response, TextResponse):
+            self._claim(keys, meta, None)
+            return  # unchanged since the last crawl: its spaces and links are known
+        here = canonical_url(response.url)
+        if is_feed(response.headers.get("Content-Type", b"").decode("latin-1"), response.body):
+            self._claim(keys, meta, None)
+            links = feed_links(response.text, response.url)
+            for url, title in links:
+                if space_url := x_space_url(url):
+                    record = provisional_x_record(space_url, clean_text(title, ANCHOR_MAX))
+                    yield FoundSpace(record, page_url=here, anchor_text=title)
+            yield from self._follow(response, here, links)
+            return
+        sel = response.selector
+        record = space_page(sel, response.url)
+        if record is None:
+            self._claim(keys, meta, None)
+        else:
+            yield from self._space(record, self._claim(keys | {record.url}, meta, record.url))
+        for found, text in x_space_links(sel, response.url):
+            yield FoundSpace(found, page_url=here, anchor_text=text)
+        links = [(link.url, link.text) for link in page_links(sel, response.url)]
+        yield from self._follow(response, here, links)
+
+    def _claim(self, keys: set[str], meta: dict[str, Any], space_url: str | None) -> dict[str, str]:
+        """Return the pages that linked here, having first noted whether this is a space.
+
+        In that order: a page read meanwhile (by another process) then either finds the
+        space already known, or left its link for this call to collect; see _follow.
+        """
+        if space_url is not None:
+            self.links.remember_space(keys, space_url)
+        return self._pop_linkers(keys, meta)
+
+    def _pop_linkers(self, keys: set[str], meta: dict[str, Any]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        if meta.get("shared_by"):
+            found[meta["shared_by"]] = meta.get("anchor", "")
+        for page, anchor in self.links.pop_linkers(keys).items():
+            found.setdefault(page, anchor)
+        return found
+
+    def _space(self, record: Any, linkers: dict[str, str]) -> Iterator[Any]:
+        sharers = [(page, text) for page, text in linkers.items() if page != record.url]
+        page, anchor = sharers[0] if sharers else ("", "")
+        yield FoundSpace(record, page_url=page, anchor_text=anchor)
+        for page, anchor in sharers[1:]:
+            yield Share(record.url, page, anchor)
+
+    def _follow(self, response: Response, here: str, links: list[tuple[str, str]]) -> Iterator[Any]:
+        deeper = response.meta.get("depth", 0) < self.depth
+        known = self.links.spaces_for(url for url, _ in links)
+        follow: list[tuple[str, str]] = []
+        for url, text in links:
+            if space_url := known.get(url):
+                if space_url != here:
+                    yield Share(space_url, here, text)
+                continue
+            # X pages need a signed-in browser; the link itself is what we record.
+            if not deeper or is_x_url(url) or urlsplit(url).path.lower().endswith(_SKIP_SUFFIXES):
+                continue
+            follow.append((url, text))
+        # Noted before any request goes out: the page may be parsed (elsewhere) at once.
+        self.links.add_linkers(here, follow)
+        # A target parsed elsewhere since the first look may have collected its linkers
+        # before ours arrived; it is known as a space by now, so ask once more.
+        late = self.links.spaces_for(url for url, _ in follow)
+        for url, text in follow:
+            if space_url := late.get(url):
+                if space_url != here:
+                    yield Share(space_url, here, text)
+                continue
+            yield scrapy.Request(
+                url,
+                callback=self.parse,
+                errback=self.failed,
+                meta={"shared_by": here, "anchor": text},
+            )
+
+    def failed(self, failure: Failure) -> None:
+        """Report a request that failed or was refused, with the reason."""
+        request = getattr(failure, "request", None)
+        url = request.url if request is not None else ""
+        if request is not None:
+            self.links.pop_linkers([canonical_url(url)])
+        message = failure.getErrorMessage() or failure.type.__name__
+        kind = "error"
+        if message.startswith("refused "):
+            kind = "refused"
+        elif "robots.txt" in message:
+            kind = "robots"
+        elif message.startswith(("not due: ", "page budget reached")):
+            kind = "skipped"
+        self._emit(kind, url=url, error=message)
+
+    def _emit(self, kind: str, **fields: Any) -> None:
+        self.crawler.signals.send_catch_log(crawl_event, event={"event": kind, **fields})
