@@ -1,0 +1,1 @@
+"""Background work: crawl jobs, liveness checks and their periodic schedule, on RQ."""
