@@ -1,0 +1,1 @@
+"""The room server: live audio rooms over WebRTC, with public pages and a directory."""

@@ -1,0 +1,146 @@
+"""The room server's state: every room's record, the live rooms, and the portal pinger."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from aiohttp import web
+
+from rooms import hls
+from rooms.config import RoomsConfig
+from rooms.ping import Pinger
+from rooms.recording import start_media
+from rooms.room import Room, RoomError
+from rooms.store import ENDED, LIVE, SCHEDULED, RoomRecord, RoomStore, parse_iso, utcnow
+
+log = logging.getLogger(__name__)
+
+
+class RoomHub:
+    """Create, start, describe and end rooms; own every live Room object."""
+
+    def __init__(self, config: RoomsConfig) -> None:
+        self.config = config
+        self.store = RoomStore(config.rooms_dir)
+        for record in self.store.end_stale_live_rooms():
+            log.info("room %s was live when the server stopped; marked ended", record.id)
+        self.live: dict[str, Room] = {}
+        self.pinger = Pinger(config.portal_url, config.ping_timeout_s)
+        self._housekeeping: asyncio.Task | None = None
+
+    def share_url(self, room_id: str) -> str:
+        """Return the public page address of a room."""
+        return f"{self.config.rooms_url}/s/{room_id}"
+
+    def create(self, host_identity: str, host_name: str, fields: dict[str, Any]) -> RoomRecord:
+        """Create a room; it is live at once unless it is scheduled for later."""
+        record = self.store.create(host_identity=host_identity, host_name=host_name, **fields)
+        if not record.scheduled_start:
+            self.start(record)
+        return record
+
+    def room_for(self, record: RoomRecord) -> Room:
+        """Return the room's live object, creating it (a scheduled room stays scheduled)."""
+        if record.state == ENDED:
+            raise RoomError("ended", "this space has ended; it cannot be joined again")
+        room = self.live.get(record.id)
+        if room is None:
+            room = self.live[record.id] = Room(
+                record,
+                on_change=lambda _room: None,
+                config=self.config,
+                on_abandoned=self._abandoned,
+            )
+        return room
+
+    def start(self, record: RoomRecord) -> Room:
+        """Make the room live (if it is not) and return its Room object."""
+        room = self.room_for(record)
+        if record.state != LIVE:
+            record.start()
+            self.store.save()
+            self.pinger.ping(self.share_url(record.id))
+            room.host_check()
+            room.changed()
+        # media: recording, HLS and captions run while the room is live (rooms/recording.py).
+        start_media(self.config, room)
+        return room
+
+    async def _abandoned(self, room: Room) -> None:
+        await self.end(room.record)
+
+    def start_housekeeping(self) -> None:
+        """Start the periodic task that cancels scheduled rooms nobody started."""
+        if self._housekeeping is None:
+            self._housekeeping = asyncio.ensure_future(self._housekeep())
+
+    async def _housekeep(self) -> None:
+        while True:
+            try:
+                await self.cancel_overdue()
+            except Exception:
+                log.exception("room housekeeping failed; retrying at the next round")
+            await asyncio.sleep(self.config.housekeeping_s)
+
+    async def cancel_overdue(self) -> list[RoomRecord]:
+        """End scheduled rooms whose start time passed more than the grace period ago."""
+        cutoff = utcnow().timestamp() - self.config.schedule_grace_s
+        overdue = [
+            r
+            for r in self.store.rooms.values()
+            if r.state == SCHEDULED
+            and r.scheduled_start
+            and (parse_iso(r.scheduled_start) or utcnow()).timestamp() < cutoff
+        ]
+        for record in overdue:
+            log.info("room %s was never started; cancelled", record.id)
+            await self.end(record)
+        return overdue
+
+    async def end(self, record: RoomRecord) -> None:
+        """End the room for good: record it, disconnect everyone, tell the portal."""
+        if record.state == ENDED:
+            return
+        record.end()
+        self.store.save()
+        room = self.live.pop(record.id, None)
+        if room is not None:
+            await room.end()
+        self.pinger.ping(self.share_url(record.id))
+
+    def status(self, record: RoomRecord) -> dict[str, Any]:
+        """Return the public status JSON of a room."""
+        room = self.live.get(record.id)
+        return {
+            "id": record.id,
+            "title": record.title,
+            "description": record.description,
+            "state": record.state,
+            "host": {"name": record.host_name, "handle": record.host_identity},
+            "speakers": room.speakers if room else [],
+            "listener_count": room.listener_count if room else 0,
+            "started_at": record.started_at,
+            "scheduled_start": record.scheduled_start,
+            "ended_at": record.ended_at,
+            "topics": record.topics,
+            "lang": record.lang,
+            "share_url": self.share_url(record.id),
+            # media: the HLS playlist while the room is live (rooms/hls.py).
+            "hls_url": hls.url_for(self.config.rooms_url, record.id)
+            if room is not None and record.state == LIVE and self.config.hls
+            else None,
+        }
+
+    async def shutdown(self) -> None:
+        """End every live room (peers cannot outlive the process) and stop pinging."""
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
+            self._housekeeping = None
+        live = [r for r in self.store.rooms.values() if r.state == LIVE]
+        await asyncio.gather(*(self.end(record) for record in live), return_exceptions=True)
+        await self.pinger.close()
+
+
+HUB = web.AppKey("rooms_hub", RoomHub)

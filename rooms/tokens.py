@@ -1,0 +1,155 @@
+"""Issue and check the signed access tokens the room server trusts (JWT, HS256)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import jwt
+
+GRANTS = ("host", "speak", "listen")
+# A grant includes every grant after it: a host may speak and listen, a speaker listen.
+_RANK = {grant: rank for rank, grant in enumerate(GRANTS)}
+_ALGORITHM = "HS256"
+_AUDIENCE = "spaces-rooms"
+
+
+class TokenError(Exception):
+    """A token was missing, forged, expired, for another room, or lacked a grant."""
+
+
+@dataclass(frozen=True)
+class Claims:
+    """What a verified token says about its bearer."""
+
+    identity: str
+    name: str
+    grants: frozenset[str]
+    room: str
+    expires_at: int
+    protected: bool = False
+
+    def allows(self, need: str) -> bool:
+        """Return True if one of the grants covers `need` (host > speak > listen)."""
+        return any(_RANK[grant] <= _RANK[need] for grant in self.grants)
+
+
+def issue_token(
+    secret: str,
+    identity: str,
+    *,
+    name: str = "",
+    grants: Iterable[str] = ("listen",),
+    room: str = "*",
+    ttl: int = 3600,
+    protected: bool = False,
+) -> str:
+    """Return a signed token for `identity` with `grants` on `room` ("*": any room)."""
+    grant_set = sorted(set(grants))
+    unknown = [grant for grant in grant_set if grant not in _RANK]
+    if unknown:
+        raise ValueError(f"unknown grant(s) {unknown}; use some of {list(GRANTS)}")
+    if not grant_set:
+        raise ValueError("a token needs at least one grant (host, speak or listen)")
+    if protected and "host" in grant_set:
+        raise ValueError("a protected account cannot be given the host grant")
+    if not identity or not secret:
+        raise ValueError("a token needs a non-empty identity and signing secret")
+    if ttl <= 0:
+        raise ValueError("ttl must be a positive number of seconds")
+    now = int(time.time())
+    payload = {
+        "sub": identity,
+        "name": name or identity,
+        "grants": grant_set,
+        "room": room,
+        "protected": bool(protected),
+        "aud": _AUDIENCE,
+        "iat": now,
+        "exp": now + int(ttl),
+    }
+    return jwt.encode(payload, secret, algorithm=_ALGORITHM)
+
+
+def verify_token(
+    secret: str, token: str, *, room_id: str | None = None, need: str = "listen"
+) -> Claims:
+    """Check `token` and return its claims, or raise TokenError saying what is wrong."""
+    if need not in _RANK:
+        raise ValueError(f"unknown grant {need!r}; use one of {list(GRANTS)}")
+    if not token:
+        raise TokenError("no access token was given; ask the host or the portal for one")
+    try:
+        payload = jwt.decode(
+            token,
+            secret,
+            algorithms=[_ALGORITHM],
+            audience=_AUDIENCE,
+            options={"require": ["exp", "sub", "aud"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise TokenError("the access token has expired; get a fresh one") from exc
+    except jwt.InvalidSignatureError as exc:
+        raise TokenError("the access token's signature is not valid") from exc
+    except jwt.PyJWTError as exc:
+        raise TokenError(f"the access token is not valid ({exc})") from exc
+    claims = _claims(payload)
+    if room_id is not None and claims.room not in ("*", room_id):
+        raise TokenError(f"the access token is for room {claims.room!r}, not {room_id!r}")
+    if claims.protected and "host" in claims.grants:
+        raise TokenError("a protected account cannot host; the token is refused")
+    if not claims.allows(need):
+        raise TokenError(f"the access token does not grant {need!r}")
+    return claims
+
+
+def _claims(payload: dict) -> Claims:
+    grants = payload.get("grants")
+    if not isinstance(grants, list) or not all(isinstance(g, str) for g in grants):
+        raise TokenError("the access token has no valid grants list")
+    known = frozenset(g for g in grants if g in _RANK)
+    room = payload.get("room", "*")
+    if not isinstance(room, str) or not isinstance(payload.get("sub"), str):
+        raise TokenError("the access token has a malformed room or identity")
+    name = payload.get("name")
+    return Claims(
+        identity=payload["sub"],
+        name=name if isinstance(name, str) else payload["sub"],
+        grants=known,
+        room=room,
+        expires_at=int(payload["exp"]),
+        protected=payload.get("protected") is True,
+    )
+
+
+_INVITE_AUDIENCE = "spaces-invite"
+
+
+def issue_invite(secret: str, room_id: str, *, by: str, ttl: int = 24 * 3600) -> str:
+    """Return a signed invite to speak in `room_id`, issued by the host or co-host `by`."""
+    if not room_id or not secret:
+        raise ValueError("an invite needs a room id and a signing secret")
+    now = int(time.time())
+    payload = {"room": room_id, "by": by, "aud": _INVITE_AUDIENCE, "iat": now, "exp": now + ttl}
+    return jwt.encode(payload, secret, algorithm=_ALGORITHM)
+
+
+def verify_invite(secret: str, invite: str, room_id: str) -> str:
+    """Return who issued a valid invite for `room_id`, or raise TokenError saying why."""
+    try:
+        payload = jwt.decode(
+            invite,
+            secret,
+            algorithms=[_ALGORITHM],
+            audience=_INVITE_AUDIENCE,
+            options={"require": ["exp", "aud", "room"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise TokenError("the invite has expired; ask the host for a new link") from exc
+    except jwt.PyJWTError as exc:
+        raise TokenError("the invite is not valid; ask the host for a new link") from exc
+    if payload.get("room") != room_id:
+        raise TokenError("the invite is for another space")
+    by = payload.get("by")
+    return by if isinstance(by, str) else ""
