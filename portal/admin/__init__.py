@@ -1,0 +1,14 @@
+"""Admin tools: the curation queue, actions with an audit log and undo, sources, operations."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register the admin pages and the home page's curated sections."""
+    from portal.admin import home
+    from portal.admin.views import admin
+
+    app.register_blueprint(admin)
+    home.init_app(app)

@@ -1,0 +1,139 @@
+"""The admin actions a form can ask for: each names its target and the state to set."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from portal.admin.picks import check_name, next_list_id, picks_state
+from portal.admin.state import ActionError, State, normalize_domain
+from portal.catalog.models import Space
+
+Form = Mapping[str, str]
+Plan = Callable[[Session, Form], tuple[str, State]]
+
+
+def _id(form: Form, name: str = "id") -> str:
+    value = (form.get(name) or "").strip()
+    if not value.isdigit():
+        raise ActionError(f"{name} must be a number")
+    return value
+
+
+def _space(form: Form) -> str:
+    return f"space:{_id(form)}"
+
+
+def _topics(text: str) -> list[str]:
+    return list(dict.fromkeys(t.strip().lstrip("#") for t in text.split(",") if t.strip()))
+
+
+def _edit(session: Session, form: Form) -> tuple[str, State]:
+    title = " ".join((form.get("title") or "").split())
+    if not title or len(title) > 300:
+        raise ActionError("give a title of 1 to 300 characters")
+    topics = _topics(form.get("topics") or "")
+    state = {"title": title, "title_override": title, "topics": topics, "topics_override": topics}
+    return _space(form), state
+
+
+def _merge(session: Session, form: Form) -> tuple[str, State]:
+    into = int(_id(form, "into"))
+    if session.get(Space, into) is None:
+        raise ActionError(f"there is no space {into} to keep")
+    return _space(form), {"merged_into": into, "hidden": True, "hidden_by": "merge"}
+
+
+def _host_of_space(session: Session, form: Form) -> str:
+    space = session.get(Space, int(_id(form)))
+    if space is None or space.host_id is None:
+        raise ActionError("that space has no known host to ban")
+    return f"host:{space.host_id}"
+
+
+def _picks_add(session: Session, form: Form, *, remove: bool = False) -> tuple[str, State]:
+    key = _id(form, "list")
+    current = picks_state(session, key)
+    if not current["exists"]:
+        raise ActionError(f"there is no collection {key}")
+    space_id = int(_id(form, "space"))
+    ids = [i for i in current["space_ids"] if i != space_id]
+    return f"picks:{key}", {"space_ids": ids if remove else [*ids, space_id]}
+
+
+def _source(form: Form) -> str:
+    url = (form.get("url") or "").strip()
+    if not url:
+        raise ActionError("give the source's address")
+    return f"source:{url}"
+
+
+def _add_source(session: Session, form: Form) -> tuple[str, State]:
+    try:
+        interval, depth = int(form.get("interval_s") or 300), int(form.get("depth") or 1)
+    except ValueError:
+        raise ActionError("interval and depth must be whole numbers") from None
+    state = {
+        "exists": True,
+        "kind": form.get("kind") or "page",
+        "interval_s": interval,
+        "depth": depth,
+        "paused": False,
+    }
+    return _source(form), state
+
+
+def _status(kind: str, status: str) -> Plan:
+    return lambda session, form: (f"{kind}:{_id(form)}", {"status": status})
+
+
+ACTIONS: dict[str, Plan] = {
+    "hide": lambda s, f: (_space(f), {"hidden": True, "hidden_by": "admin"}),
+    "unhide": lambda s, f: (_space(f), {"hidden": False, "hidden_by": None}),
+    "feature": lambda s, f: (_space(f), {"featured": True}),
+    "unfeature": lambda s, f: (_space(f), {"featured": False}),
+    "pin": lambda s, f: (_space(f), {"pinned": True}),
+    "unpin": lambda s, f: (_space(f), {"pinned": False}),
+    "edit": _edit,
+    "merge": _merge,
+    "ban host": lambda s, f: (_host_of_space(s, f), {"banned": True}),
+    "unban host": lambda s, f: (f"host:{_id(f)}", {"banned": False}),
+    "ban domain": lambda s, f: (
+        f"domain:{normalize_domain(f.get('domain', ''))}",
+        {"banned": True},
+    ),
+    "unban domain": lambda s, f: (
+        f"domain:{normalize_domain(f.get('domain', ''))}",
+        {"banned": False},
+    ),
+    "add source": _add_source,
+    "pause source": lambda s, f: (_source(f), {"paused": True}),
+    "resume source": lambda s, f: (_source(f), {"paused": False}),
+    "remove source": lambda s, f: (_source(f), {"exists": False}),
+    "review submission": _status("submission", "reviewed"),
+    "reject submission": _status("submission", "rejected"),
+    "resolve report": _status("report", "resolved"),
+    "approve claim": _status("claim", "approved"),
+    "reject claim": _status("claim", "rejected"),
+    "create picks": lambda s, f: (
+        f"picks:{next_list_id(s)}",
+        {"exists": True, "name": check_name(f.get("name", "")), "space_ids": []},
+    ),
+    "rename picks": lambda s, f: (
+        f"picks:{_id(f, 'list')}",
+        {"name": check_name(f.get("name", ""))},
+    ),
+    "delete picks": lambda s, f: (f"picks:{_id(f, 'list')}", {"exists": False}),
+    "add pick": _picks_add,
+    "remove pick": lambda s, f: _picks_add(s, f, remove=True),
+}
+
+
+def plan(session: Session, action: str, form: Form) -> tuple[str, dict[str, Any]]:
+    """Return (target, state to set) for a named action; raise ActionError if unknown."""
+    planner = ACTIONS.get(action)
+    if planner is None:
+        raise ActionError(f"unknown action {action[:40]!r}")
+    return planner(session, form)

@@ -1,0 +1,47 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask, current_app
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from portal.config import Config
+from portal.paths import templates_dir
+from portal.services import Services, build_services
+
+
+def create_app(config: Config | None = None, services: Services | None = None) -> Flask:
+    """Build the portal app; every client is created here, once."""
+    config = config or Config.from_env()
+    services = services or build_services(config)
+    app = Flask("portal", template_folder=str(templates_dir()), static_folder="static")
+    app.config.update(
+        SECRET_KEY=config.secret_key,
+        TESTING=config.testing,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config.portal_url.startswith("https://"),
+        SESSION_COOKIE_NAME="spaces_session",
+        PERMANENT_SESSION_LIFETIME=timedelta(days=30),
+        JSON_SORT_KEYS=False,
+    )
+    app.extensions["spaces"] = services
+    proxies = int(config.extra.get("trusted_proxies", 0))
+    if proxies:
+        # Behind that many reverse proxies, trust their X-Forwarded-* headers so rate
+        # limits count real client addresses and redirects keep the public scheme.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
+        )
+
+    from portal.views import register
+
+    register(app)
+    return app
+
+
+def current_services() -> Services:
+    """Return the services built for the app handling this request or job."""
+    return current_app.extensions["spaces"]

@@ -1,0 +1,147 @@
+"""Feeds and embeds: Atom feeds, host calendars, the live badge and oEmbed."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, g, jsonify, request
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import BadRequest
+
+from portal import queries
+from portal.app import current_services
+from portal.catalog.models import Host
+from portal.feeds.atom import atom_feed
+from portal.feeds.badge import badge_svg
+from portal.feeds.ical import host_calendar
+from portal.feeds.oembed import BadEmbedUrl, oembed_json, space_id_from_url
+from portal.search.base import QueryError, SearchQuery
+
+feeds = Blueprint("feeds", __name__)
+
+FEED_SIZE = 50
+MAX_TOPIC_LENGTH = 200
+FEED_MAX_AGE_S = 60
+BADGE_MAX_AGE_S = 30  # short: the badge says "live" and must stop saying it soon after
+
+
+def _cached(response: Response, max_age: int) -> Response:
+    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    return response
+
+
+def _atom(spaces: list, path: str, title: str) -> Response:
+    config = current_services().config
+    body = atom_feed(
+        spaces, config=config, self_url=config.portal_url + path, title=title, now=g.now
+    )
+    return _cached(Response(body, mimetype="application/atom+xml"), FEED_MAX_AGE_S)
+
+
+@feeds.get("/feeds/live.atom")
+def live_feed() -> Response:
+    """List the spaces live now, biggest audience first."""
+    services = current_services()
+    interval = services.config.live_check_interval_s
+    with services.catalog.sessions() as session:
+        spaces = queries.live_now(session, g.now, interval, limit=FEED_SIZE)
+        return _atom(spaces, request.path, "Live now on Spaces")
+
+
+@feeds.get("/feeds/topics/<path:topic>.atom")
+def topic_feed(topic: str) -> Response:
+    """List the most recent spaces about one topic."""
+    services = current_services()
+    if len(topic) > MAX_TOPIC_LENGTH:
+        raise BadRequest(f"a topic is at most {MAX_TOPIC_LENGTH} characters")
+    try:
+        query = SearchQuery(topic=topic, sort="recent", per_page=FEED_SIZE)
+        result = services.search.search(query)
+    except QueryError as error:
+        raise BadRequest(str(error)) from None
+    with services.catalog.sessions() as session:
+        spaces = queries.spaces_in_order(session, [hit.id for hit in result.hits])
+        return _atom(spaces, request.path, f"Spaces about #{topic}")
+
+
+@feeds.get("/feeds/hosts/<handle>.atom")
+def host_feed(handle: str) -> Response:
+    """List one host's spaces, live and upcoming first."""
+    services = current_services()
+    with services.catalog.sessions() as session:
+        hosts = _hosts_or_404(session, handle)
+        spaces = queries.spaces_of_hosts(session, [h.id for h in hosts], limit=FEED_SIZE)
+        name = hosts[0].name or hosts[0].handle
+        return _atom(spaces, request.path, f"Spaces with {name}")
+
+
+@feeds.get("/calendar/hosts/<handle>.ics")
+def host_ics(handle: str) -> Response:
+    """Return a host's scheduled spaces as a calendar to subscribe to."""
+    services = current_services()
+    with services.catalog.sessions() as session:
+        hosts = _hosts_or_404(session, handle)
+        spaces = [
+            s
+            for s in queries.spaces_of_hosts(session, [h.id for h in hosts], limit=200)
+            if s.state == "scheduled" and s.scheduled_start is not None
+        ]
+        body = host_calendar(
+            spaces, config=services.config, name=hosts[0].name or hosts[0].handle, now=g.now
+        )
+    response = Response(body, mimetype="text/calendar")
+    response.headers["Content-Disposition"] = 'inline; filename="spaces.ics"'
+    return _cached(response, FEED_MAX_AGE_S)
+
+
+def _hosts_or_404(session: Session, handle: str) -> list[Host]:
+    """Return the hosts known by `handle` (one per platform), or answer 404."""
+    hosts = queries.hosts_by_handle(session, handle)
+    if not hosts:
+        abort(404, description="We know no host by that handle.")
+    return hosts
+
+
+@feeds.get("/badge/<int:space_id>.svg")
+def badge(space_id: int) -> Response:
+    """Draw a space's live badge for hosts to put on their own pages."""
+    services = current_services()
+    with services.catalog.sessions() as session:
+        space = queries.get_visible(session, space_id)
+        if space is None:
+            abort(404, description="There is no space with this number, or it was removed.")
+        body = badge_svg(space, g.now, services.config.live_check_interval_s)
+    response = _cached(Response(body, mimetype="image/svg+xml"), BADGE_MAX_AGE_S)
+    # Pages on other sites embed the badge with <img>; let them.
+    response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+    return response
+
+
+def _size(name: str) -> int | None:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or not 0 < int(raw) <= 10_000:
+        raise BadRequest(f"{name} must be a whole number of pixels between 1 and 10000")
+    return int(raw)
+
+
+@feeds.get("/oembed")
+def oembed() -> Response:
+    """Describe how to embed one of our space pages (oEmbed 1.0, JSON only)."""
+    services = current_services()
+    if request.args.get("format", "json") != "json":
+        abort(501, description="Only format=json is offered.")
+    try:
+        space_id = space_id_from_url(request.args.get("url", ""), services.config)
+    except BadEmbedUrl as error:
+        raise BadRequest(str(error)) from None
+    if space_id is None:
+        abort(404, description="That address is not a space page of this site.")
+    maxwidth, maxheight = _size("maxwidth"), _size("maxheight")
+    with services.catalog.sessions() as session:
+        space = queries.get_visible(session, space_id)
+        if space is None:
+            abort(404, description="There is no space with this number, or it was removed.")
+        answer = oembed_json(space, services.config, maxwidth=maxwidth, maxheight=maxheight)
+    response = jsonify(answer)
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return _cached(response, FEED_MAX_AGE_S)

@@ -1,0 +1,60 @@
+"""What listeners keep: followed hosts, reminders, keyword alerts, notifications, reports."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, g, request
+
+from portal.accounts import current_user
+from portal.app import current_services
+
+
+def _helpers() -> dict[str, Any]:
+    """Return template helpers that answer for the signed-in user (and cheaply for no one)."""
+    from portal.listeners import follows, notify, reminders
+
+    def query(func: Callable[..., Any], *args: Any, default: Any) -> Any:
+        user = current_user()
+        if user is None:
+            return default
+        with current_services().catalog.sessions() as db:
+            return func(db, user.id, *args)
+
+    def unread() -> int:
+        if "unread" not in g:
+            g.unread = query(notify.unread_count, default=0)
+        return g.unread
+
+    interval = current_services().config.live_check_interval_s
+    return {
+        "unread_notifications": unread,
+        "followed_live": lambda: query(follows.followed_live, g.now, interval, default=[]),
+        "is_following": lambda handle: query(follows.is_following, handle, default=False),
+        "has_reminder": lambda space_id: query(reminders.has_reminder, space_id, default=False),
+    }
+
+
+def init_app(app: Flask) -> None:
+    """Register the listener pages and their template helpers."""
+    from portal.listeners.me import me
+    from portal.listeners.views import actions
+
+    app.register_blueprint(actions)
+    app.register_blueprint(me)
+    app.context_processor(_helpers)
+
+    @app.before_request
+    def deliver_reminders() -> None:
+        # Reminders whose start time came are delivered as their owner browses, so the
+        # count in the nav is right without a periodic job (a worker may run one too).
+        if request.method != "GET" or request.endpoint in (None, "static"):
+            return
+        user = current_user()
+        if user is None:
+            return
+        from portal.listeners.notify import deliver_starting
+
+        with current_services().catalog.session() as db:
+            deliver_starting(db, g.now, user.id)

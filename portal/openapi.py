@@ -1,0 +1,275 @@
+"""The OpenAPI 3.1 description of the portal's JSON API, written by hand."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from portal.present import SPACE_FIELDS
+from portal.search.base import MAX_PER_PAGE, SORTS, STATES
+
+_TIME = {"type": ["string", "null"], "format": "date-time", "examples": ["2026-11-23T20:15:00Z"]}
+_STRING = {"type": "string"}
+
+SPACE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": list(SPACE_FIELDS),
+    "properties": {
+        "id": {"type": "integer", "description": "The portal's id of the space."},
+        "url": {"type": "string", "format": "uri", "description": "The space's own page."},
+        "title": _STRING,
+        "description": _STRING,
+        "host": {"$ref": "#/components/schemas/Host"},
+        "state": {
+            "type": "string",
+            "enum": ["unknown", "scheduled", "live", "ended", "gone"],
+            "description": "The last known state; see last_checked_at for how fresh it is.",
+        },
+        "listener_count": {"type": "integer", "minimum": 0},
+        "speaker_count": {"type": "integer", "minimum": 0},
+        "started_at": _TIME,
+        "scheduled_start": _TIME,
+        "ended_at": _TIME,
+        "topics": {"type": "array", "items": _STRING},
+        "lang": {"type": "string", "description": "Language code, empty when unknown."},
+        "source": {"type": "string", "description": "The page the space was found on."},
+        "shares": {"type": "integer", "minimum": 0, "description": "Pages that shared it."},
+        "last_checked_at": {**_TIME, "description": "When liveness was last checked (UTC)."},
+        "player_url": {
+            "type": "string",
+            "description": "Embeddable player on a room server; empty when there is none.",
+        },
+        "featured": {"type": "boolean"},
+    },
+}
+
+HOST_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name", "handle", "url"],
+    "description": "Empty strings when the host is not known.",
+    "properties": {
+        "name": _STRING,
+        "handle": _STRING,
+        "url": {
+            "type": "string",
+            "description": "The host's profile, or their page on this portal when unknown.",
+        },
+    },
+}
+
+_ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {"type": "string", "description": "What was wrong, what to do."}},
+}
+
+
+def _param(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema,
+        "description": description,
+    }
+
+
+def _error_response(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+_FACET_COUNTS = {"type": "object", "additionalProperties": {"type": "integer"}}
+
+_LIST_SPACES = {
+    "summary": "Search spaces",
+    "operationId": "listSpaces",
+    "parameters": [
+        _param("q", {"type": "string", "maxLength": 500}, "Words to search for."),
+        _param("state", {"type": "string", "enum": list(STATES)}, "Only this state."),
+        _param("lang", _STRING, "Only this language code."),
+        _param("topic", _STRING, "Only this topic."),
+        _param("host", _STRING, "Only this host handle."),
+        _param(
+            "sort",
+            {"type": "string", "enum": list(SORTS), "default": "relevance"},
+            "Order of results.",
+        ),
+        _param(
+            "page", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 1}, "Page number."
+        ),
+        _param(
+            "per_page",
+            {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": 20},
+            "Results per page.",
+        ),
+    ],
+    "responses": {
+        "200": _json(
+            {
+                "type": "object",
+                "required": ["total", "items", "facets"],
+                "properties": {
+                    "total": {"type": "integer"},
+                    "items": {"type": "array", "items": {"$ref": "#/components/schemas/Space"}},
+                    "facets": {
+                        "type": "object",
+                        "required": ["state", "lang", "topic"],
+                        "properties": {k: _FACET_COUNTS for k in ("state", "lang", "topic")},
+                    },
+                },
+            },
+            "One page of matching spaces, best first, with counts per facet value.",
+        ),
+        "400": _error_response("A parameter is invalid; the message says which."),
+    },
+}
+
+
+_SUBMISSION = {
+    "summary": "Submit a space link to crawl now",
+    "description": "For a signed-in host (session cookie, with the X-CSRF-Token header). "
+    "The link is crawled at once and listed within seconds; admins review submissions. "
+    "Limited per host.",
+    "operationId": "submitSpace",
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["url"],
+                    "properties": {"url": {"type": "string", "format": "uri", "maxLength": 2000}},
+                }
+            }
+        },
+    },
+    "responses": {
+        "202": _json(
+            {
+                "type": "object",
+                "required": ["status", "id", "url"],
+                "properties": {"status": _STRING, "id": {"type": "integer"}, "url": _STRING},
+            },
+            "Accepted; a crawl of the link is queued.",
+        ),
+        "400": _error_response("The body or link is invalid, or the CSRF header is missing."),
+        "401": _error_response("Not signed in."),
+        "403": _error_response("The account is not a host account."),
+        "429": {
+            **_error_response("Too many submissions; see Retry-After."),
+            "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+        },
+        "503": _error_response("The crawl queue is unavailable."),
+    },
+}
+
+
+def openapi_document(server_url: str) -> dict[str, Any]:
+    """Return the OpenAPI document, with `server_url` as the server."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Spaces portal API",
+            "version": "1.0.0",
+            "description": "Find live, scheduled and recent audio spaces. Times are UTC.",
+        },
+        "servers": [{"url": f"{server_url}/api/v1"}],
+        "paths": {
+            "/spaces": {"get": _LIST_SPACES},
+            "/spaces/{id}": {
+                "get": {
+                    "summary": "Get one space",
+                    "operationId": "getSpace",
+                    "parameters": [
+                        {
+                            "name": "id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "integer"},
+                        },
+                    ],
+                    "responses": {
+                        "200": _json({"$ref": "#/components/schemas/Space"}, "The space."),
+                        "404": _error_response("No such space."),
+                    },
+                }
+            },
+            "/suggest": {
+                "get": {
+                    "summary": "Complete a search",
+                    "operationId": "suggest",
+                    "parameters": [
+                        _param("q", {"type": "string", "maxLength": 100}, "What was typed.")
+                    ],
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "required": ["suggestions"],
+                                "properties": {"suggestions": {"type": "array", "items": _STRING}},
+                            },
+                            "Titles, hosts or topics starting with q.",
+                        ),
+                        "400": _error_response("q is too long."),
+                    },
+                }
+            },
+            "/ping": {
+                "post": {
+                    "summary": "Announce that a room opened or ended",
+                    "description": "The URL is crawled soon. Limited per client address.",
+                    "operationId": "ping",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["url"],
+                                    "properties": {
+                                        "url": {
+                                            "type": "string",
+                                            "format": "uri",
+                                            "maxLength": 2000,
+                                        },
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "202": _json(
+                            {
+                                "type": "object",
+                                "properties": {"status": _STRING, "url": _STRING},
+                            },
+                            "Accepted; a crawl of the URL is queued.",
+                        ),
+                        "400": _error_response("The body or URL is invalid."),
+                        "429": {
+                            **_error_response("Too many pings; see Retry-After."),
+                            "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+                        },
+                        "503": _error_response("The crawl queue is unavailable."),
+                    },
+                }
+            },
+            "/submissions": {"post": _SUBMISSION},
+            "/openapi.json": {
+                "get": {
+                    "summary": "This document",
+                    "operationId": "openapi",
+                    "responses": {"200": {"description": "The OpenAPI document."}},
+                }
+            },
+        },
+        "components": {"schemas": {"Space": SPACE_SCHEMA, "Host": HOST_SCHEMA, "Error": _ERROR}},
+    }

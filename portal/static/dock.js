@@ -1,0 +1,244 @@
+// The player dock: one room-server player iframe kept alive for the whole visit, so the
+// audio goes on while nav.js swaps the page's <main>. Moving an iframe in the DOM
+// reloads it and cuts the audio, so the iframe never moves; the dock changes how it
+// is presented instead:
+//   expanded:  laid over the space page's player slot (measured and positioned);
+//   minimized: a bar fixed to the bottom of the window, the iframe still rendered but
+//              out of sight and out of the tab order (inert).
+// The player reports its state with postMessage and takes "listen", "leave" and
+// "status" commands back; both sides check the other's configured origin.
+(function () {
+  "use strict";
+
+  const dock = document.getElementById("player-dock");
+  const roomsOrigin = dock && dock.dataset.roomsOrigin;
+  if (!dock || !roomsOrigin) return;
+
+  const bar = dock.querySelector(".dock-bar");
+  const frameBox = dock.querySelector(".dock-frame");
+  const stateEl = dock.querySelector(".dock-state");
+  const titleEl = dock.querySelector(".dock-title");
+  const toggle = dock.querySelector(".dock-toggle");
+  const expandLink = dock.querySelector(".dock-expand");
+  const closeButton = dock.querySelector(".dock-close");
+  const announcer = document.querySelector("[data-dock-announce]");
+  const LABELS = { idle: "Stopped", connecting: "Connecting", playing: "Playing",
+    ended: "Ended", unreachable: "Can't reach the room", error: "Stopped" };
+
+  let iframe = null;
+  let current = null;      // the loaded space: {spaceId, src, title, pageUrl}
+  let playerState = "idle";
+  let ready = false;       // the loaded player has reported in and takes commands
+  let pending = null;      // a command to send as soon as it has
+  let mode = "hidden";     // hidden | expanded | minimized
+  let slot = null;         // this page's player slot, if it is a space page
+
+  function isActive() {
+    return playerState === "connecting" || playerState === "playing";
+  }
+
+  // A player that never reported in (its room server does not know this portal's
+  // address) may still be playing: keep it in view, where Close always ends it.
+  function mayBePlaying() {
+    return isActive() || (!!current && !ready);
+  }
+
+  function announce(text) {
+    if (announcer) announcer.textContent = text;
+  }
+
+  function send(command) {
+    if (!iframe || !current) return;
+    if (!ready) { pending = command; return; }
+    iframe.contentWindow.postMessage({ type: "spaces-player:command", command: command },
+      roomsOrigin);
+  }
+
+  function slotInfo(el) {
+    return { spaceId: el.dataset.spaceId, src: el.dataset.src, title: el.dataset.title,
+      pageUrl: el.dataset.pageUrl };
+  }
+
+  function load(info) {
+    if (!iframe) {
+      iframe = document.createElement("iframe");
+      iframe.className = "player";
+      iframe.allow = "autoplay";
+      frameBox.appendChild(iframe);
+    }
+    current = info;
+    playerState = "idle";
+    ready = false;
+    pending = null;
+    iframe.title = "Audio player for " + info.title;
+    // A new document in the same element: the old room's audio ends with it.
+    iframe.src = info.src;
+    titleEl.textContent = info.title;
+    titleEl.href = info.pageUrl;
+    expandLink.href = info.pageUrl;
+    renderBar();
+  }
+
+  function unload() {
+    if (iframe) iframe.src = "about:blank";
+    current = null;
+    playerState = "idle";
+    ready = false;
+    pending = null;
+  }
+
+  // Expanded: follow the slot wherever layout puts it. The dock is absolutely
+  // positioned in the document, so it scrolls with the page on its own.
+  function place() {
+    if (mode !== "expanded" || !slot) return;
+    const r = slot.getBoundingClientRect();
+    dock.style.top = r.top + window.scrollY + "px";
+    dock.style.left = r.left + window.scrollX + "px";
+    dock.style.width = r.width + "px";
+    dock.style.height = r.height + "px";
+  }
+
+  function setMode(next) {
+    mode = next;
+    dock.hidden = next === "hidden";
+    dock.classList.toggle("is-expanded", next === "expanded");
+    dock.classList.toggle("is-minimized", next === "minimized");
+    document.documentElement.classList.toggle("has-dock-bar", next === "minimized");
+    bar.hidden = next !== "minimized";
+    if (iframe) {
+      // Out of sight must also mean out of reach of Tab and screen readers.
+      iframe.inert = next !== "expanded";
+      iframe.toggleAttribute("aria-hidden", next !== "expanded");
+    }
+    if (next !== "expanded") {
+      dock.style.top = dock.style.left = dock.style.width = dock.style.height = "";
+    }
+    renderSlot();
+    place();
+  }
+
+  function renderBar() {
+    dock.dataset.playerState = playerState;
+    stateEl.textContent = ready ? LABELS[playerState] || "Stopped" : "Player";
+    toggle.textContent = isActive() ? "Stop" : "Listen";
+    toggle.disabled = playerState === "ended";
+    toggle.setAttribute("aria-label", (isActive() ? "Stop " : "Listen to ") +
+      (current ? current.title : ""));
+  }
+
+  function renderSlot() {
+    if (!slot) return;
+    const mine = !!current && current.spaceId === slot.dataset.spaceId;
+    const section = slot.closest(".player-section");
+    slot.classList.toggle("is-holding", mine && mode === "expanded");
+    slot.querySelector("[data-slot-minimized]").hidden = !(mine && mode === "minimized");
+    const offer = slot.querySelector("[data-slot-offer]");
+    offer.hidden = mine || !current;
+    if (current) offer.querySelector("[data-slot-current]").textContent = current.title;
+    const minimize = section && section.querySelector("[data-dock-minimize]");
+    if (minimize) minimize.hidden = !(mine && mode === "expanded");
+  }
+
+  function minimize() {
+    setMode("minimized");
+    announce("Player minimized. " + (isActive() ? "It keeps playing in the bar at the bottom."
+      : "It is in the bar at the bottom."));
+  }
+
+  function expandHere() {
+    setMode("expanded");
+    announce("Player expanded.");
+    iframe.focus();
+  }
+
+  function wireSlot(el) {
+    if (el.dataset.dockWired) return;
+    el.dataset.dockWired = "true";
+    const section = el.closest(".player-section");
+    const minimizeButton = section && section.querySelector("[data-dock-minimize]");
+    if (minimizeButton) {
+      minimizeButton.addEventListener("click", function () {
+        minimize();
+        el.querySelector("[data-dock-expand-here]").focus();
+      });
+    }
+    el.querySelector("[data-dock-expand-here]").addEventListener("click", expandHere);
+    el.querySelector("[data-dock-switch]").addEventListener("click", function () {
+      load(slotInfo(el));
+      setMode("expanded");
+      send("listen");
+      announce("Switching to " + current.title + ".");
+      iframe.focus();
+    });
+    // The page's "Listen" call to action jumps to the player; here it also starts it.
+    document.querySelectorAll('main a[href="#player"]').forEach(function (link) {
+      link.addEventListener("click", function (event) {
+        if (!current || current.spaceId !== el.dataset.spaceId) return;
+        event.preventDefault();
+        if (mode !== "expanded") setMode("expanded");
+        (section || el).scrollIntoView({ block: "center" });
+        if (!isActive()) send("listen");
+        iframe.focus();
+      });
+    });
+  }
+
+  // Called on every page, first load or swapped in by nav.js.
+  function attach() {
+    slot = document.querySelector("main [data-player-slot]");
+    if (slot) {
+      wireSlot(slot);
+      const info = slotInfo(slot);
+      if (current && current.spaceId !== info.spaceId && mayBePlaying()) {
+        // Another space is playing: keep it, and offer this one on the page.
+        setMode("minimized");
+        return;
+      }
+      if (!current || current.spaceId !== info.spaceId) load(info);
+      setMode("expanded");
+    } else if (current && mayBePlaying()) {
+      if (mode !== "minimized") minimize();
+    } else {
+      setMode("hidden");
+    }
+  }
+
+  window.addEventListener("message", function (event) {
+    if (!iframe || event.source !== iframe.contentWindow || event.origin !== roomsOrigin) return;
+    const data = event.data;
+    if (!data || data.type !== "spaces-player:state" || !current) return;
+    // A late message from the room we just switched away from says nothing about this one.
+    if (new URL(current.src).pathname !== "/s/" + data.roomId + "/embed") return;
+    const was = playerState;
+    playerState = String(data.state);
+    ready = true;
+    if (pending) { const command = pending; pending = null; send(command); }
+    renderBar();
+    if (was !== playerState && (was !== "idle" || playerState !== "idle")) {
+      announce((LABELS[playerState] || "Stopped") + ": " + current.title + ".");
+    }
+    // Stopped from inside the player while browsing elsewhere: the bar stays until closed.
+  });
+
+  toggle.addEventListener("click", function () {
+    send(isActive() ? "leave" : "listen");
+  });
+  expandLink.addEventListener("click", function (event) {
+    if (slot && current && slot.dataset.spaceId === current.spaceId) {
+      event.preventDefault();  // already on its page: no need to navigate
+      expandHere();
+    }
+  });
+  closeButton.addEventListener("click", function () {
+    send("leave");
+    unload();
+    announce("Player closed.");
+    attach();
+    document.getElementById("main").focus();
+  });
+
+  if (window.ResizeObserver) new ResizeObserver(place).observe(document.body);
+  window.addEventListener("resize", place);
+  document.addEventListener("spaces:navigated", attach);
+  attach();
+})();

@@ -1,0 +1,145 @@
+"""The portal's JSON API under /api/v1 (described by /api/v1/openapi.json)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import astuple
+from typing import Any
+from urllib.parse import urlsplit
+
+import redis
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from portal import cache, present, queries
+from portal.accounts.csrf import csrf_exempt
+from portal.openapi import openapi_document
+from portal.search.base import FACETS, QueryError, SearchQuery
+from portal.security import limiter_for
+from portal.services import Services
+from portal.views.params import search_query
+
+log = logging.getLogger(__name__)
+
+api = Blueprint("api", __name__)
+api.record_once(lambda state: cache.install(state.app))
+
+MAX_URL_LENGTH = 2000
+MAX_SUGGEST_LENGTH = 100
+PING_LIMIT = 30  # pings per client per window; a room server sends two per room
+PING_WINDOW_S = 60
+
+
+def _services() -> Services:
+    return current_app.extensions["spaces"]
+
+
+def _error(status: int, message: str, **headers: str) -> Response:
+    response = jsonify({"error": message})
+    response.status_code = status
+    response.headers.update(headers)
+    return response
+
+
+@api.get("/spaces")
+def list_spaces() -> Response:
+    """Search spaces; return one page of them with the total and facet counts."""
+    try:
+        query = search_query(request.args)
+    except QueryError as error:
+        return _error(400, f"{error}. See /api/v1/openapi.json for the parameters.")
+    # The answer is the same for everyone, signed in or not.
+    return cache.serve("api", astuple(query), lambda: _spaces_page(query), per_visitor=False)
+
+
+def _spaces_page(query: SearchQuery) -> Response:
+    services = _services()
+    result = services.search.search(query)
+    with services.catalog.sessions() as session:
+        found = queries.spaces_with_shares(session, [hit.id for hit in result.hits])
+        items = [present.space_json(space, services.config, shares) for space, shares in found]
+    facets = {name: dict(result.facets.get(name, {})) for name in FACETS}
+    return jsonify({"total": result.total, "items": items, "facets": facets})
+
+
+@api.get("/spaces/<int:space_id>")
+def get_space(space_id: int) -> Response:
+    """Return one space."""
+    services = _services()
+    with services.catalog.sessions() as session:
+        space = queries.get_visible(session, space_id)
+        if space is None:
+            return _error(404, f"no space with id {space_id}; search with GET /api/v1/spaces")
+        shares = queries.share_counts(session, [space_id]).get(space_id, 0)
+        return jsonify(present.space_json(space, services.config, shares))
+
+
+@api.get("/suggest")
+def suggest() -> Response:
+    """Return completions for what is typed in the search box."""
+    prefix = (request.args.get("q") or "").strip()
+    if len(prefix) > MAX_SUGGEST_LENGTH:
+        return _error(400, f"q must be at most {MAX_SUGGEST_LENGTH} characters")
+    suggestions = _services().search.suggest(prefix) if prefix else []
+    return jsonify({"suggestions": list(suggestions)})
+
+
+def _ping_url(body: Any) -> str:
+    """Return the URL a ping announces; raise ValueError saying what is wrong with it."""
+    if not isinstance(body, dict) or not isinstance(body.get("url"), str):
+        raise ValueError('send a JSON object like {"url": "https://rooms.example/s/abc"}')
+    url = body["url"].strip()
+    if not url or len(url) > MAX_URL_LENGTH:
+        raise ValueError(f"url must be between 1 and {MAX_URL_LENGTH} characters")
+    if any(ch.isspace() or ord(ch) < 32 for ch in url):
+        raise ValueError("url must not contain spaces or control characters")
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:
+        raise ValueError("url is not a valid URL") from None
+    if parts.scheme.lower() not in ("http", "https") or not hostname:
+        raise ValueError("url must be an absolute http:// or https:// address")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("url must not contain a user name or password")
+    return url
+
+
+@api.post("/ping")
+@csrf_exempt  # room servers ping without a session; the URL is only ever crawled
+def ping() -> Response:
+    """Accept a room server's announcement that a room opened or ended; crawl it soon."""
+    services = _services()
+    extra = services.config.extra
+    limiter = limiter_for(services.redis, extra, "ping", PING_LIMIT, PING_WINDOW_S)
+    try:
+        # Count before validating, so a flood of bad requests is limited too.
+        decision = limiter.hit(request.remote_addr or "unknown")
+    except redis.RedisError:
+        log.exception("rate limiter unavailable")
+        return _error(503, "the server cannot take pings right now; try again in a minute")
+    if not decision.allowed:
+        return _error(
+            429,
+            f"too many pings: at most {decision.limit} per {limiter.window_s} s; "
+            f"try again in {decision.retry_after_s} s",
+            **{"Retry-After": str(decision.retry_after_s)},
+        )
+    try:
+        url = _ping_url(request.get_json(silent=True))
+    except ValueError as error:
+        return _error(400, str(error))
+    try:
+        from worker.queues import enqueue_url_crawl
+    except ImportError:
+        log.error("worker.queues is not installed; ping for %s dropped", url)
+        return _error(503, "the crawl queue is not available; try again later")
+    enqueue_url_crawl(services, url, reason="ping")
+    response = jsonify({"status": "accepted", "url": url})
+    response.status_code = 202
+    return response
+
+
+@api.get("/openapi.json")
+def openapi() -> Response:
+    """Return the OpenAPI 3.1 description of this API."""
+    return jsonify(openapi_document(_services().config.portal_url))

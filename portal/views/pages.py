@@ -1,0 +1,196 @@
+"""The portal's server-rendered pages: home, search, a space, a host, a topic."""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable
+from dataclasses import astuple
+from typing import Any
+from urllib.parse import quote, urlencode
+from xml.sax.saxutils import escape as xml_escape
+
+from flask import Blueprint, Response, abort, current_app, g, render_template, request, url_for
+
+from portal import cache, present, queries
+from portal.search.base import QueryError, SearchQuery, SearchResult
+from portal.services import Services
+from portal.views.params import query_args, search_query
+
+pages = Blueprint("pages", __name__)
+pages.record_once(lambda state: cache.install(state.app))
+
+#: SearchQuery refuses pages past this, so pagination never links beyond it.
+MAX_PAGE = 1000
+#: Characters url_for leaves unescaped in query strings (the WHATWG URL spec's set).
+URL_SAFE = "!$'()*,/:;?@"
+#: Characters url_for leaves unescaped in path parts (werkzeug's converters use this set).
+PATH_SAFE = "!$&'()*+,/:;=@"
+
+
+def _services() -> Services:
+    return current_app.extensions["spaces"]
+
+
+@pages.app_template_filter("path_part")
+@functools.lru_cache(maxsize=4096)
+def path_part(value: object) -> str:
+    """Quote a value for a URL path exactly as url_for would, without routing."""
+    return quote(str(value), safe=PATH_SAFE)
+
+
+@pages.get("/")
+def home() -> str:
+    """Show what is live now, what is coming up and what is being shared."""
+    services = _services()
+    interval = services.config.live_check_interval_s
+    with services.catalog.sessions() as session:
+        return render_template(
+            "portal/home.html",
+            live=queries.live_now(session, g.now, interval),
+            upcoming=queries.upcoming(session, g.now),
+            trending=queries.trending(session, g.now),
+        )
+
+
+def _run_search(query: SearchQuery) -> tuple[SearchResult, list, dict[int, str]]:
+    """Search, then load the hits from the catalog in result order, with their snippets."""
+    services = _services()
+    result = services.search.search(query)
+    snippets = {hit.id: hit.snippet for hit in result.hits}
+    with services.catalog.sessions() as session:
+        spaces = queries.spaces_in_order(session, [hit.id for hit in result.hits])
+    return result, spaces, snippets
+
+
+def _page_count(result: SearchResult, query: SearchQuery) -> int:
+    return min(MAX_PAGE, max(1, math.ceil(result.total / query.per_page)))
+
+
+@pages.get("/search")
+def search() -> tuple[str, int] | Response:
+    """Search spaces, with facets to narrow down and a choice of order."""
+    try:
+        query = search_query(request.args)
+    except QueryError as error:
+        return render_template(
+            "portal/search.html", query=SearchQuery(), error=str(error), result=None
+        ), 400
+    link = _search_links(query)
+    render = functools.partial(_search_page, query, link)
+    # Pages link back to their own address (sign in, then return), so only the canonical
+    # address of a query is shared; any other spelling of it is rendered for itself.
+    if request.full_path.rstrip("?") != link():
+        return render()
+    return cache.serve("search", astuple(query), render, per_visitor=True)
+
+
+def _search_page(query: SearchQuery, link: Callable[..., str]) -> Response:
+    result, spaces, snippets = _run_search(query)
+    body = render_template(
+        "portal/search.html",
+        query=query,
+        result=result,
+        spaces=spaces,
+        snippets=snippets,
+        pages=_page_count(result, query),
+        link=link,
+        error=None,
+    )
+    return Response(body, mimetype="text/html")
+
+
+def _search_links(query: SearchQuery) -> Callable[..., str]:
+    """Return link(**changes): the search page's address with some parameters changed.
+
+    A results page has dozens of facet and page links; building the path once and
+    encoding only the query string (as url_for would) keeps them cheap.
+    """
+    base = url_for("pages.search")
+
+    def link(**changes: Any) -> str:
+        args = query_args(query, **changes)
+        return f"{base}?{urlencode(args, safe=URL_SAFE)}" if args else base
+
+    return link
+
+
+@pages.get("/spaces/<int:space_id>")
+def space(space_id: int) -> str:
+    """Show one space: who hosts it, its state, where it was shared, and how to listen."""
+    services = _services()
+    config = services.config
+    with services.catalog.sessions() as session:
+        found = queries.get_visible(session, space_id)
+        if found is None:
+            abort(404, description="There is no space with this number, or it was removed.")
+        sightings = queries.sightings_of(session, space_id)
+        shares = queries.share_counts(session, [space_id]).get(space_id, 0)
+        return render_template(
+            "portal/space.html",
+            space=found,
+            sightings=sightings,
+            shares=shares,
+            page_url=present.space_page_url(config, space_id),
+            share_text=present.share_text(found, config, g.now, config.live_check_interval_s),
+            embed=present.embeds_player(found, config),
+        )
+
+
+@pages.get("/hosts/<handle>")
+def host(handle: str) -> str:
+    """Show a host and their spaces, live and upcoming first."""
+    services = _services()
+    with services.catalog.sessions() as session:
+        hosts = queries.hosts_by_handle(session, handle)
+        spaces = queries.spaces_of_hosts(session, [h.id for h in hosts])
+        if not hosts or not spaces:
+            abort(404, description="We know no host by that handle, or none of their spaces.")
+        links = [url for url in (present.http_url(h.url) for h in hosts) if url]
+        return render_template(
+            "portal/host.html", host=hosts[0], links=links, spaces=spaces, handle=handle
+        )
+
+
+@pages.get("/topics/<path:topic>")  # topics may contain "/", such as "AI/ML"
+def topic(topic: str) -> tuple[str, int] | str:
+    """Show the spaces about one topic, live ones first."""
+    args = dict(request.args)
+    args["topic"] = topic
+    args.setdefault("sort", "listeners")
+    try:
+        query = search_query(args)
+    except QueryError as error:
+        abort(400, description=str(error))
+    result, spaces, snippets = _run_search(query)
+    if result.total == 0:
+        abort(404, description="No spaces about this topic yet. Try a search instead.")
+    return render_template(
+        "portal/topic.html",
+        topic=topic,
+        query=query,
+        result=result,
+        spaces=spaces,
+        snippets=snippets,
+        pages=_page_count(result, query),
+        link=lambda **changes: url_for(
+            "pages.topic", topic=topic, **query_args(query, topic=None, **changes)
+        ),
+    )
+
+
+@pages.get("/opensearch.xml")
+def opensearch() -> Response:
+    """Describe the search box so browsers can offer it (OpenSearch 1.1)."""
+    base = _services().config.portal_url
+    template = xml_escape(f"{base}/search?q={{searchTerms}}")
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<OpenSearchDescription xmlns="http://a9.com/-/spec/opensearch/1.1/">\n'
+        "  <ShortName>Spaces</ShortName>\n"
+        "  <Description>Find live audio spaces to listen to</Description>\n"
+        "  <InputEncoding>UTF-8</InputEncoding>\n"
+        f'  <Url type="text/html" method="get" template="{template}"/>\n'
+        "</OpenSearchDescription>\n"
+    )
+    return Response(body, mimetype="application/opensearchdescription+xml")
