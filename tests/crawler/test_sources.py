@@ -1,0 +1,66 @@
+"""Sources: pings and submissions are crawled ahead of scheduled work; recrawl queues now."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+
+import pytest
+from rq import SimpleWorker
+
+from portal.catalog.models import Source
+from portal.catalog.sources import add_source, recrawl_source
+from portal.config import Config
+from portal.services import Services
+from portal.timeutil import utcnow
+from tests.crawler.sites import Site
+from tests.crawler.test_crawl import ROOM
+from worker import context
+from worker.queues import ALL_QUEUES, CRAWL, enqueue_source_crawl, enqueue_url_crawl, queue
+
+
+@pytest.fixture
+def installed(services: Services, crawl_config: Config) -> Iterator[Services]:
+    # The same Redis the configuration names, so the CLI and the test see one queue.
+    built = context.install(dataclasses.replace(services, config=crawl_config))
+    yield built
+    context.reset()
+
+
+def test_a_ping_queued_after_scheduled_crawls_is_crawled_first(
+    site: Site, installed: Services
+) -> None:
+    site.routes.update({f"/s/{n}": ROOM.format(title=f"Room {n}", id=n) for n in "abc"})
+    with installed.catalog.session() as session:
+        ids = [add_source(session, f"{site.url}/s/{n}", depth=0).id for n in "ab"]
+    for source_id in ids:
+        assert enqueue_source_crawl(installed, source_id) is not None
+    assert enqueue_url_crawl(installed, f"{site.url}/s/c", reason="ping") is not None
+    worker = SimpleWorker(
+        [queue(installed, name) for name in ALL_QUEUES], connection=installed.redis
+    )
+    worker.work(burst=True)
+    pages = [path for path in site.paths() if path.startswith("/s/")]
+    assert pages == ["/s/c", "/s/a", "/s/b"]
+    with installed.catalog.session() as session:
+        assert all(session.get(Source, i).last_spaces == 1 for i in ids)
+        assert all(session.get(Source, i).last_duration_s > 0 for i in ids)
+
+
+def test_recrawl_makes_a_source_due_now_and_queues_it(
+    site: Site, installed: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from portal.cli import main
+
+    with installed.catalog.session() as session:
+        source = add_source(session, f"{site.url}/", now=utcnow())
+        source.next_run_at = None  # as if queued and held by the scheduler
+        source_id = source.id
+    for key, value in installed.config.child_env().items():
+        monkeypatch.setenv(key, value)
+    assert main(["sources", "recrawl", f"{site.url}/"]) == 0
+    assert queue(installed, CRAWL).get_job_ids() == [f"crawl-source-{source_id}"]
+    with installed.catalog.session() as session:
+        assert session.get(Source, source_id).next_run_at is not None
+        assert recrawl_source(session, "http://nowhere.example/") is None
+    assert main(["sources", "recrawl", "http://nowhere.example/"]) == 1

@@ -1,0 +1,125 @@
+"""Hosts open rooms on a real room server from the portal, share them and go in."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from urllib.parse import unquote, urlsplit
+
+import pytest
+from sqlalchemy import select
+
+from portal.catalog.models import HostedRoom
+from portal.hosting.roomserver import HostingRefused, host_token
+from rooms.tokens import verify_token
+from tests.portal.hosting.conftest import SECRET, sign_in
+
+
+def _status(server, room_id: str) -> dict:
+    with urllib.request.urlopen(f"{server.url}/api/rooms/{room_id}", timeout=5) as response:
+        return json.loads(response.read())
+
+
+def _rooms(services) -> list[HostedRoom]:
+    with services.catalog.sessions() as session:
+        return list(session.scalars(select(HostedRoom)))
+
+
+def test_host_pages_need_a_host_account(client, make_user) -> None:
+    assert client.get("/host/").status_code == 302  # to sign in
+    sign_in(client, make_user())
+    assert client.get("/host/").status_code == 403
+
+
+def test_a_protected_account_never_gets_a_host_grant(client, make_user, config) -> None:
+    user = make_user(is_host=True, protected=True)
+    token = sign_in(client, user)
+    response = client.post("/host/rooms", data={"csrf_token": token, "title": "Mine"})
+    assert response.status_code == 403
+    with pytest.raises(HostingRefused, match="protected"):
+        host_token(config, user)
+
+
+def test_host_opens_a_room_and_gets_its_share_link(
+    client, make_user, rooms_server, services
+) -> None:
+    user = make_user(is_host=True, display_name="Ann <Host>")
+    token = sign_in(client, user)
+    form = {"csrf_token": token, "title": "Jazz <night>", "topics": "jazz, #Music", "lang": "en"}
+    response = client.post("/host/rooms", data=form)
+    assert response.status_code == 302
+    [room] = _rooms(services)
+    status = _status(rooms_server, room.room_id)
+    assert status["title"] == "Jazz <night>"
+    assert status["host"] == {"name": "Ann <Host>", "handle": f"user-{user.id}"}
+    assert room.share_url == status["share_url"]
+    page = client.get(response.headers["Location"])
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert status["share_url"] in text and "Jazz &lt;night&gt;" in text
+    assert "data-share" in text and "data-copy" in text
+    # Going in mints a short-lived host token for this room only, in the fragment.
+    go = client.get(f"/host/rooms/{room.id}/go")
+    assert go.status_code == 302
+    target = urlsplit(go.headers["Location"])
+    assert target.path == f"/s/{room.room_id}"
+    claims = verify_token(
+        SECRET, unquote(target.fragment.removeprefix("token=")), room_id=room.room_id, need="host"
+    )
+    assert claims.identity == f"user-{user.id}"
+    assert claims.room == room.room_id
+
+
+def test_a_scheduled_room(client, make_user, rooms_server, services) -> None:
+    token = sign_in(client, make_user(is_host=True))
+    form = {"csrf_token": token, "title": "Later", "when": "later", "start": "2099-01-31T18:00"}
+    assert client.post("/host/rooms", data=form).status_code == 302
+    [room] = _rooms(services)
+    assert _status(rooms_server, room.room_id)["scheduled_start"].startswith("2099-01-31T18:00")
+    assert "starts Sat 31 Jan, 18:00 UTC" in client.get(f"/host/rooms/{room.id}").get_data(
+        as_text=True
+    )
+
+
+def test_a_dead_room_server_keeps_the_form(client, make_user, services) -> None:
+    token = sign_in(client, make_user(is_host=True))
+    form = {"csrf_token": token, "title": "Kept title", "description": "Kept words"}
+    response = client.post("/host/rooms", data=form)
+    text = response.get_data(as_text=True)
+    assert response.status_code == 503
+    assert "did not answer" in text and "Nothing was lost" in text
+    assert 'value="Kept title"' in text and "Kept words" in text
+    assert _rooms(services) == []
+
+
+def test_the_room_servers_refusal_is_shown(client, make_user, rooms_server, services) -> None:
+    token = sign_in(client, make_user(is_host=True))
+    response = client.post(
+        "/host/rooms", data={"csrf_token": token, "title": "Bad", "lang": "not a language!"}
+    )
+    assert response.status_code == 400
+    assert "language tag" in response.get_data(as_text=True)
+    assert _rooms(services) == []
+
+
+def test_forms_need_the_csrf_token(client, make_user) -> None:
+    sign_in(client, make_user(is_host=True))
+    assert client.post("/host/rooms", data={"title": "x"}).status_code == 400
+
+
+def test_no_recording_before_the_room_has_one(client, make_user, rooms_server, services) -> None:
+    token = sign_in(client, make_user(is_host=True))
+    client.post("/host/rooms", data={"csrf_token": token, "title": "Rec"})
+    [room] = _rooms(services)
+    response = client.get(f"/host/rooms/{room.id}/recording")
+    assert response.status_code in (404, 409)
+    assert "recording" in response.get_data(as_text=True)
+
+
+def test_other_hosts_rooms_are_not_yours(client, make_user, rooms_server, services) -> None:
+    token = sign_in(client, make_user(is_host=True))
+    client.post("/host/rooms", data={"csrf_token": token, "title": "Mine"})
+    [room] = _rooms(services)
+    sign_in(client, make_user(is_host=True))
+    assert client.get(f"/host/rooms/{room.id}").status_code == 404
+    assert client.get(f"/host/rooms/{room.id}/go").status_code == 404

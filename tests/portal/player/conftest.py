@@ -1,0 +1,101 @@
+"""A live room with a host playing a tone, and the portal on loopback that lists it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from portal.app import create_app
+from portal.catalog.records import SpaceRecord
+from portal.catalog.service import upsert_space
+from portal.catalog.states import State
+from portal.config import Config
+from portal.services import Services
+from rooms.client import create_room, join_host
+from tests.browser import serve
+from tests.conftest import make_services
+from tests.rooms.conftest import SECRET, ServerThread, host_token, make_config
+from tests.support import free_port
+
+
+@dataclass
+class Stack:
+    """The portal's address, the room server, and a way to open live spaces on both."""
+
+    portal: str
+    rooms: ServerThread
+    open_space: Callable[..., int]
+
+
+@pytest.fixture
+def stack(data_dir: Path, sqlite_url: str) -> Iterator[Stack]:
+    rooms_port, ping_port = free_port(), free_port()
+    config = Config(
+        data_dir=data_dir,
+        database_url=sqlite_url,
+        secret_key="test-secret",
+        rooms_secret=SECRET,
+        rooms_url=f"http://127.0.0.1:{rooms_port}",
+        testing=True,
+    )
+    with ExitStack() as cleanup:
+        services: Services = make_services(config)
+        cleanup.callback(services.close)
+        portal = cleanup.enter_context(serve(create_app(config, services)))
+        # The player only takes commands from the configured portal origin: this one.
+        rooms_config = make_config(data_dir / "rooms", rooms_port, ping_port).with_(
+            portal_url=portal
+        )
+        rooms = ServerThread(rooms_config, rooms_port, ping_port).start()
+        cleanup.callback(rooms.stop)
+        hosts: list[Any] = []
+
+        @cleanup.callback
+        def close_hosts() -> None:
+            for host in hosts:
+                rooms.call(host.close())
+
+        def open_space(title: str, tone_hz: float = 440.0) -> int:
+            """Open a room with a host sending a tone; list it in the catalog; return its id."""
+            token = host_token()
+            room = rooms.call(create_room(rooms.url, token, title=title))
+            hosts.append(rooms.call(join_host(rooms.url, room["id"], token, tone_hz=tone_hz)))
+            with services.catalog.session() as session:
+                space = upsert_space(
+                    session,
+                    SpaceRecord(
+                        url=f"{rooms.url}/s/{room['id']}",
+                        kind="rooms",
+                        title=title,
+                        state=State.LIVE,
+                        host_handle="alice",
+                        host_name="Alice",
+                        player_url=f"{rooms.url}/s/{room['id']}/embed",
+                    ),
+                )
+                session.flush()
+                return space.id
+
+        yield Stack(portal, rooms, open_space)
+
+
+def wait_until(check: Callable[[], Any], timeout: float, what: str) -> Any:
+    """Poll `check` until it returns something truthy; fail saying `what` did not happen.
+
+    Not page.wait_for_function: that evaluates a string inside the page, which the
+    portal's CSP (no eval) forbids.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout} s (last: {value!r})")
+        time.sleep(0.1)

@@ -1,0 +1,94 @@
+"""Fixtures for the portal's pages and API: an app on the test services, and a space maker."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from portal.app import create_app
+from portal.catalog.models import Space
+from portal.catalog.records import Observation, SpaceRecord
+from portal.catalog.service import record_observation, record_sighting, upsert_space
+from portal.catalog.states import State
+from portal.config import Config
+from portal.services import Services
+from portal.timeutil import utcnow
+
+ROOMS = "http://rooms.test:8100"
+
+
+@pytest.fixture
+def config(config: Config) -> Config:
+    return config.with_(rooms_url=ROOMS, portal_url="http://portal.test")
+
+
+@pytest.fixture
+def app(services: Services) -> Flask:
+    return create_app(services.config, services)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+MakeSpace = Callable[..., int]
+
+
+@pytest.fixture
+def make_space(services: Services) -> MakeSpace:
+    """Create a space through the catalog's own functions; return its id.
+
+    `checked` records a successful liveness check at that time, `shared_on` adds
+    sightings, `hidden` hides it; the other keywords go to the SpaceRecord.
+    """
+    counter = iter(range(1, 10_000))
+
+    def make(
+        *,
+        checked: datetime | None = None,
+        shared_on: tuple[str, ...] = (),
+        hidden: bool = False,
+        featured: bool = False,
+        updated_at: datetime | None = None,
+        **fields: Any,
+    ) -> int:
+        n = next(counter)
+        fields.setdefault("kind", "rooms")
+        default_url = (
+            f"{ROOMS}/s/r{n}" if fields["kind"] == "rooms" else f"https://x.com/i/spaces/1{n}"
+        )
+        fields.setdefault("url", default_url)
+        fields.setdefault("title", f"Space number {n}")
+        fields.setdefault("state", State.LIVE)
+        fields.setdefault("host_handle", f"host{n}")
+        fields.setdefault("host_name", f"Host {n}")
+        with services.catalog.session() as session:
+            space = upsert_space(session, SpaceRecord(**fields))
+            session.flush()
+            for page in shared_on:
+                record_sighting(session, space, page, f"listen to {space.title}")
+            space.hidden = hidden
+            space.featured = featured
+            if updated_at is not None:
+                space.updated_at = updated_at
+            space_id = space.id
+        if checked is not None:
+            with services.catalog.session() as session:
+                space = session.get(Space, space_id)
+                record_observation(
+                    session, space, Observation(state=State(space.state)), now=checked
+                )
+        return space_id
+
+    return make
+
+
+@pytest.fixture
+def now() -> datetime:
+    return utcnow()

@@ -1,0 +1,93 @@
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from rq import Queue, Worker
+from rq.cron import CronScheduler
+
+from portal.catalog.models import Space
+from portal.redisconn import embedded_redis_url
+from portal.services import Services
+from tests.worker.conftest import StatusServer, add_space, room
+from worker import queues
+from worker.run import SCHEDULER_LOCK, Scheduler, build_cron, run_worker
+
+
+def test_cron_registers_the_periodic_jobs(redis_client) -> None:
+    cron = build_cron(redis_client)
+    registered = {job.func_name: (job.queue_name, job.interval) for job in cron._cron_jobs}
+    assert registered == {
+        "worker.liveness_jobs.schedule_liveness": (queues.CRAWL_NOW, 2),
+        "worker.jobs.schedule_sources": (queues.CRAWL_NOW, 10),
+        "worker.liveness_jobs.prune_space_checks": (queues.CRAWL_NOW, 600),
+    }
+
+
+def test_only_one_scheduler_leads(redis_client) -> None:
+    first, second = Scheduler(redis_client), Scheduler(redis_client)
+    first.tick()
+    second.tick()
+    assert first.leading and not second.leading
+    crawl_now = Queue(queues.CRAWL_NOW, connection=redis_client)
+    assert sorted(job.func_name for job in crawl_now.jobs) == [
+        "worker.jobs.schedule_sources",
+        "worker.liveness_jobs.prune_space_checks",
+        "worker.liveness_jobs.schedule_liveness",
+    ]
+    [seen] = CronScheduler.all(redis_client)
+    assert seen.name == first.cron.name and len(seen._cron_jobs) == 3
+    first.tick()  # nothing is due again this soon
+    assert len(crawl_now) == 3
+
+    first.stop()
+    assert redis_client.get(SCHEDULER_LOCK) is None
+    second.tick()
+    assert second.leading
+    second.stop()
+
+
+def test_run_worker_burst_schedules_and_checks(
+    queued_services: Services, status_server: StatusServer
+) -> None:
+    status_server.rooms["a"] = room("a", state="ended")
+    space_id = add_space(
+        queued_services, "http://rooms.test/s/a", status_url=status_server.status_url("a")
+    )
+    run_worker(queued_services.config, burst=True)
+    with queued_services.catalog.session() as session:
+        assert session.get(Space, space_id).state == "ended"
+    assert status_server.requests == ["/api/rooms/a"]
+    assert queued_services.redis.get(SCHEDULER_LOCK) is None
+
+
+@pytest.mark.slow
+def test_python_m_worker_stops_cleanly_on_sigterm(queued_services: Services, redis_client) -> None:
+    config = queued_services.config
+    url = getattr(redis_client, "socket_file", None)
+    redis_url = embedded_redis_url(redis_client) if url else "redis://127.0.0.1:6379/0"
+    env = {**os.environ, **config.child_env(), "SPACES_REDIS_URL": redis_url}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "worker"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not (Worker.all(connection=redis_client) and redis_client.get(SCHEDULER_LOCK)):
+            assert child.poll() is None, child.stderr.read()
+            assert time.monotonic() < deadline, "worker did not start in 20 s"
+            time.sleep(0.1)
+        child.send_signal(signal.SIGTERM)
+        assert child.wait(timeout=30) == 0  # a busy machine finishes the current job slowly
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        child.stderr.close()
+    assert Worker.all(connection=redis_client) == []
+    assert redis_client.get(SCHEDULER_LOCK) is None
