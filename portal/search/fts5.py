@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
@@ -156,17 +157,18 @@ def _retrying(read: Callable[[], T]) -> T:
     for attempt in range(SWAP_RETRIES):
         try:
             return read()
-        except OperationalError as error:
+        except (OperationalError, sqlite3.OperationalError) as error:
             # A connection that read the schema just before a rebuild's swap finds the
-            # tables renamed under it; one more try reads the new schema.
+            # tables renamed under it; one more try reads the new schema. Queries run on
+            # the driver's own cursor raise the driver's error, not SQLAlchemy's.
             if attempt == SWAP_RETRIES - 1 or not _swap_race(error):
                 raise
             time.sleep(0.01)
     raise AssertionError("unreachable")
 
 
-def _swap_race(error: OperationalError) -> bool:
-    message = str(error.orig)
+def _swap_race(error: OperationalError | sqlite3.OperationalError) -> bool:
+    message = str(getattr(error, "orig", error))
     return "vtable constructor failed" in message or "no such table" in message
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from portal.search.base import SearchBackend, SearchQuery
 from tests.portal.search.test_contract import doc, ids, search
 
@@ -84,3 +86,28 @@ def test_a_typo_finds_the_word_and_says_did_you_mean(backend: SearchBackend) -> 
     assert result.did_you_mean == "python"
     assert search(backend, q="jazz").did_you_mean is None
     assert search(backend, q="qqqqqqqq").total == 0
+
+
+def test_fts5_retries_a_read_that_met_the_swap_on_the_drivers_own_cursor() -> None:
+    # The candidate query runs on sqlite3's cursor, which raises sqlite3's error, not
+    # SQLAlchemy's: both kinds must get the retry that reads the swapped-in schema.
+    import sqlite3
+
+    from portal.search.fts5 import _retrying
+
+    calls = []
+
+    def read() -> str:
+        calls.append(1)
+        if len(calls) == 1:
+            raise sqlite3.OperationalError("vtable constructor failed: fts_spaces")
+        return "answer"
+
+    assert _retrying(read) == "answer"
+    assert len(calls) == 2
+
+    def broken() -> str:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O"):
+        _retrying(broken)
