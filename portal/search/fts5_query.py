@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 from portal.search.base import SearchHit, SearchQuery, SearchResult
 from portal.search.fts5_schema import TOPIC_SEP, split_topics, tag
 from portal.search.sql import TOPIC_FACET_SIZE
-from portal.search.text import filter_value, highlight, plain_snippet
+from portal.search.text import filter_value, marked_snippet
 
 # Broad matches are ranked among their newest WINDOW matches (ids grow with time, and
 # the portal is about what is live or new) plus the newest WINDOW live ones; counting
@@ -94,7 +94,7 @@ def text_search(conn: Connection, query: SearchQuery, terms: list[str]) -> Searc
     ranked = _rank(rows, query.sort, time.time(), query.offset + query.per_page)[query.offset :]
     texts = _texts(conn, [doc_id for _, doc_id, _ in ranked])
     hits = [
-        SearchHit(id=doc_id, score=score, snippet=_snippet(texts[doc_id], terms))
+        SearchHit(id=doc_id, score=score, snippet=marked_snippet(texts[doc_id], terms))
         for _, doc_id, score in ranked
     ]
     return SearchResult(total=total, hits=hits, facets=facets, approximate=approximate)
@@ -160,15 +160,6 @@ def _scaled(facets: dict[str, dict[str, int]], factor: float) -> dict[str, dict[
 
 def copy_facets(facets: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
     return {name: dict(counts) for name, counts in facets.items()}
-
-
-def _snippet(row: Any, terms: list[str]) -> str:
-    # FTS5's snippet() re-runs the whole match per row; marking the page here is cheaper.
-    for column in ("description", "title"):
-        marked = highlight(row[column], terms)
-        if "<mark>" in marked:
-            return marked
-    return plain_snippet(row["description"] or row["title"])
 
 
 def vocabulary(conn: Connection, low: str, high: str) -> list[tuple[str, int]]:

@@ -16,9 +16,8 @@ from portal.search.spelling import MAX_CANDIDATES, correct, letter_range
 from portal.search.sql import ORDER, TOPIC_FACET_SIZE, filter_clauses
 from portal.search.text import (
     flat_document,
-    highlight,
+    marked_snippet,
     pick_suggestions,
-    plain_snippet,
     query_terms,
     words_only,
 )
@@ -156,7 +155,7 @@ class PostgresBackend:
             total = conn.execute(text(count_sql), params).scalar_one()
             facets = _facets(conn, source, clause, params) if total else _empty_facets()
         hits = [
-            SearchHit(id=row["id"], score=float(row["score"]), snippet=_snippet(row, terms))
+            SearchHit(id=row["id"], score=float(row["score"]), snippet=marked_snippet(row, terms))
             for row in rows
         ]
         return SearchResult(total=total, hits=hits, facets=facets)
@@ -234,12 +233,3 @@ def _facets(
     )
     facets["topic"] = {key: n for key, n in conn.execute(text(sql), params)}
     return facets
-
-
-def _snippet(row: Any, terms: list[str]) -> str:
-    # ts_headline() does not escape HTML, so the excerpt is marked (and escaped) here.
-    for column in ("description", "title"):
-        marked = highlight(row[column], terms)
-        if "<mark>" in marked:
-            return marked
-    return plain_snippet(row["description"] or row["title"])

@@ -94,7 +94,8 @@ def plain_snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
 def highlight(text: str, terms: Iterable[str], limit: int = SNIPPET_CHARS) -> str:
     """Return an escaped excerpt of `text` with <mark> around words that start with a term.
 
-    Used where the engine's own highlighter cannot be trusted to escape (PostgreSQL).
+    Used where the engine's highlighter costs too much (FTS5's snippet() re-runs the
+    match per row) or does not escape HTML (PostgreSQL's ts_headline()).
     """
     text = " ".join(clean_text(text).split())
     words = [t for t in terms if t]
@@ -216,3 +217,15 @@ def flat_document(doc: dict[str, Any]) -> dict[str, Any]:
         "scheduled_start": epoch(doc.get("scheduled_start")),
         "version": int(doc.get("version") or 0),
     }
+
+
+def marked_snippet(row: Any, terms: Iterable[str]) -> str:
+    """Return a hit's snippet: the description, else the title, marked where they match.
+
+    `row` maps "title" and "description" to text; the result is escaped, with <mark>.
+    """
+    for column in ("description", "title"):
+        marked = highlight(row[column], terms)
+        if "<mark>" in marked:
+            return marked
+    return plain_snippet(row["description"] or row["title"])
