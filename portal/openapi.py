@@ -9,6 +9,19 @@ from portal.search.base import MAX_PER_PAGE, SORTS, STATES
 
 _TIME = {"type": ["string", "null"], "format": "date-time", "examples": ["2026-11-23T20:15:00Z"]}
 _STRING = {"type": "string"}
+# The body of the two requests that hand in a link: a submission and a ping.
+_URL_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["url"],
+                "properties": {"url": {"type": "string", "format": "uri", "maxLength": 2000}},
+            }
+        }
+    },
+}
 
 SPACE_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -139,18 +152,7 @@ _SUBMISSION = {
     "The link is crawled at once and listed within seconds; admins review submissions. "
     "Limited per host.",
     "operationId": "submitSpace",
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "required": ["url"],
-                    "properties": {"url": {"type": "string", "format": "uri", "maxLength": 2000}},
-                }
-            }
-        },
-    },
+    "requestBody": _URL_BODY,
     "responses": {
         "202": _json(
             {
@@ -227,24 +229,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                     "summary": "Announce that a room opened or ended",
                     "description": "The URL is crawled soon. Limited per client address.",
                     "operationId": "ping",
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["url"],
-                                    "properties": {
-                                        "url": {
-                                            "type": "string",
-                                            "format": "uri",
-                                            "maxLength": 2000,
-                                        },
-                                    },
-                                }
-                            }
-                        },
-                    },
+                    "requestBody": _URL_BODY,
                     "responses": {
                         "202": _json(
                             {

@@ -1,5 +1,5 @@
 """Account tests use the portal's page fixtures: an app on fresh services, a space maker."""
 
-from tests.portal.views.conftest import app, client, config, make_space, now
+from tests.portal.views.conftest import config, make_space, now
 
-__all__ = ["app", "client", "config", "make_space", "now"]
+__all__ = ["config", "make_space", "now"]

@@ -16,11 +16,11 @@ from portal.config import Config
 from portal.services import Services
 from tests.browser import serve
 from tests.portal.accounts.helpers import PASSWORD
-from tests.portal.views.conftest import app, client, make_space, now
+from tests.portal.views.conftest import make_space, now
 from tests.rooms.conftest import SECRET, ServerThread, make_config
 from tests.support import free_port
 
-__all__ = ["app", "client", "make_space", "now"]
+__all__ = ["make_space", "now"]
 
 MakeUser = Callable[..., User]
 

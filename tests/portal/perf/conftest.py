@@ -6,7 +6,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 
 from portal.app import create_app
@@ -25,16 +24,6 @@ SHORT_TTL_S = 0.5
 @pytest.fixture
 def config(config: Config) -> Config:
     return config.with_(extra={"response_cache_ttl_s": TTL_S}, portal_url="http://portal.test")
-
-
-@pytest.fixture
-def app(services: Services) -> Flask:
-    return create_app(services.config, services)
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
 
 
 @pytest.fixture

@@ -7,10 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from flask import Flask
-from flask.testing import FlaskClient
 
-from portal.app import create_app
 from portal.catalog.models import Space
 from portal.catalog.records import Observation, SpaceRecord
 from portal.catalog.service import record_observation, record_sighting, upsert_space
@@ -25,16 +22,6 @@ ROOMS = "http://rooms.test:8100"
 @pytest.fixture
 def config(config: Config) -> Config:
     return config.with_(rooms_url=ROOMS, portal_url="http://portal.test")
-
-
-@pytest.fixture
-def app(services: Services) -> Flask:
-    return create_app(services.config, services)
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
 
 
 MakeSpace = Callable[..., int]
