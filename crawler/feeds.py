@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from parsel import Selector
 
-from crawler.urls import canonical_url
+from core.platforms.registry import canonical_url
 
 FEED_TYPES = ("application/atom+xml", "application/rss+xml", "application/xml", "text/xml")
 _MAX_LINKS = 50_000  # the sitemap protocol's own limit per file

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from portal.catalog.records import SpaceRecord
+from core.catalog.records import SpaceRecord
 
 
 @dataclass

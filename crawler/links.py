@@ -1,26 +1,21 @@
-"""Read the links a page shares: every link with its anchor text, and X Spaces links.
+"""Read the links a page shares: every link with its anchor text, and links to spaces.
 
-An X Space's own page cannot be read without a signed-in browser, so what the sharing
-page says around the link (the anchor text, the post it sits in) gives the space a
-provisional title, host, language and topics until something better is known.
+A link a platform recognises by its address (an X Space's) is a space whether or not
+its page can be read; what the sharing page says around it (the anchor text, the post
+it sits in) is handed to the platform for a provisional record.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from parsel import Selector
 
-from crawler.extract import ANCHOR_MAX, DESCRIPTION_MAX, TITLE_MAX, as_selector, clean_text
-from crawler.language import detect_language, hashtags, merge_topics
-from crawler.urls import canonical_url, x_space_url
-from portal.catalog.records import SpaceRecord
+from core.catalog.records import SpaceRecord
+from core.extract.pages import as_selector
+from core.extract.text import ANCHOR_MAX, DESCRIPTION_MAX, clean_text
+from core.platforms.registry import canonical_url, recognise
 
-_HANDLE = re.compile(r"(?<![\w@/])@([A-Za-z0-9_]{1,30})\b")
-# Link texts that say nothing about the space they point to.
-_EMPTY_ANCHORS = frozenset({"", "here", "link", "this", "join", "listen", "click here"})
-_URL_LIKE = re.compile(r"^(https?://|www\.|x\.com/|twitter\.com/)", re.IGNORECASE)
 # Elements that usually hold one post, comment or list entry: the sharing context.
 _POST_TAGS = frozenset({"article", "li", "blockquote", "p", "td", "section", "div", "dd"})
 _CONTEXT_LEVELS = 4
@@ -47,18 +42,23 @@ def page_links(page: str | Selector, url: str) -> list[Link]:
     return list(links.values())
 
 
-def x_space_links(page: str | Selector, url: str) -> list[tuple[SpaceRecord, str]]:
-    """Return a provisional record and the anchor text for each X Spaces link on the page."""
+def space_links(page: str | Selector, url: str) -> list[tuple[SpaceRecord, str]]:
+    """Return a provisional record and the anchor text for each space link on the page.
+
+    These are links a platform recognises by their address alone; spaces known by
+    their pages are found when those pages are read.
+    """
     sel = as_selector(page)
     found: dict[str, tuple[SpaceRecord, str]] = {}
     for anchor in sel.xpath("//a[@href]"):
         href = anchor.attrib["href"]
-        space_url = x_space_url(canonical_url(href, url) or "") or x_space_url(href)
-        if not space_url or space_url in found:
+        recognised = recognise(canonical_url(href, url)) or recognise(href)
+        if recognised is None or recognised[1] in found:
             continue
+        platform, space_url = recognised
         anchor_text = clean_text(" ".join(anchor.xpath(".//text()").getall()), ANCHOR_MAX)
         context = clean_text(sharing_context(anchor, anchor_text), DESCRIPTION_MAX)
-        found[space_url] = (provisional_x_record(space_url, anchor_text, context), anchor_text)
+        found[space_url] = (platform.shared_record(space_url, anchor_text, context), anchor_text)
     return list(found.values())
 
 
@@ -80,26 +80,3 @@ def sharing_context(anchor: Selector, anchor_text: str) -> str:
         if tag in _POST_TAGS and clean_text(text, DESCRIPTION_MAX) != anchor_text:
             return text
     return ""
-
-
-def provisional_x_record(space_url: str, anchor_text: str, context: str = "") -> SpaceRecord:
-    """Return an X space's record with a title and host guessed from the sharing text."""
-    meaningful = anchor_text.lower() not in _EMPTY_ANCHORS and not _looks_like_url(anchor_text)
-    # Surrounding text often repeats the bare link; drop URL-like words from it.
-    context = " ".join(word for word in context.split() if not _looks_like_url(word))
-    title = anchor_text if meaningful else context.strip(" :-\u2013\u2014")
-    handle = _HANDLE.search(f"{anchor_text} {context}")
-    return SpaceRecord(
-        url=space_url,
-        kind="x",
-        title=clean_text(title, TITLE_MAX),
-        host_handle=handle.group(1) if handle else "",
-        host_url=f"https://x.com/{handle.group(1)}" if handle else "",
-        topics=merge_topics(hashtags(anchor_text, context)),
-        lang=detect_language(title if meaningful else "", context),
-        provisional=True,
-    )
-
-
-def _looks_like_url(text: str) -> bool:
-    return bool(_URL_LIKE.match(text.strip()))

@@ -8,10 +8,11 @@ from typing import Any
 
 from twisted.internet import task
 
+from core.catalog.spaces import get_space_by_url, record_sighting, upsert_space
+from core.config import Config
+from core.services import Services, build_services
 from crawler.items import FoundSpace, Share
-from portal.catalog.service import get_space_by_url, record_sighting, upsert_space
-from portal.config import Config
-from portal.services import Services, build_services
+from crawler.settings import CONFIG_SETTING
 
 log = logging.getLogger(__name__)
 
@@ -29,15 +30,23 @@ CLOSE_WAIT_S = 3.0
 class CatalogPipeline:
     """Upsert each found space and record where it was shared, in batched transactions."""
 
-    def __init__(self) -> None:
+    def __init__(self, config: Config | None = None) -> None:
+        self.config = config
         self.services: Services | None = None
         self.pending: list[FoundSpace | Share] = []
         self.waiting: list[tuple[float, Share]] = []  # (first tried, share) of unknown spaces
         self._timer: task.LoopingCall | None = None
 
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> CatalogPipeline:
+        """Create the pipeline with the configuration the crawl's process read."""
+        return cls(crawler.settings.get(CONFIG_SETTING))
+
     def open_spider(self) -> None:
         """Build the catalog and search clients once, and flush pending items every second."""
-        self.services = build_services(Config.from_env())
+        if self.config is None:
+            raise RuntimeError(f"the crawl's settings carry no {CONFIG_SETTING}")
+        self.services = build_services(self.config)
         self._timer = task.LoopingCall(self.flush)
         self._timer.start(FLUSH_EVERY_S, now=False)
 

@@ -19,7 +19,9 @@ from typing import Any
 import redis
 from scrapy.exceptions import IgnoreRequest
 
-from crawler.urls import canonical_url
+from core.platforms.registry import canonical_url
+from core.redisconn import connect
+from crawler.settings import CONFIG_SETTING
 
 log = logging.getLogger(__name__)
 
@@ -99,12 +101,9 @@ class RevisitMiddleware:
     @classmethod
     def from_crawler(cls, crawler: Any) -> RevisitMiddleware:
         """Connect to the crawl's Redis; without one, fetch everything unconditionally."""
-        if not crawler.settings.getbool("SPACES_REVISIT_ENABLED", True):
+        config = crawler.settings.get(CONFIG_SETTING)
+        if not crawler.settings.getbool("SPACES_REVISIT_ENABLED", True) or config is None:
             return cls(None)
-        from portal.config import Config
-        from portal.redisconn import connect
-
-        config = Config.from_env()
         try:
             client = connect(config.redis_url, config.data_dir)
             client.ping()

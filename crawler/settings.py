@@ -44,8 +44,8 @@ DOWNLOADER_MIDDLEWARES = {
     # After the guard, so a refused host costs no budget and no Redis round trip.
     "crawler.budget.DomainBudgetMiddleware": 42,
     "crawler.revisit.RevisitMiddleware": 45,
-    # Sees responses before RedirectMiddleware (600) does, so it can stop at X.
-    "crawler.shorteners.XRedirectMiddleware": 650,
+    # Sees responses before RedirectMiddleware (600) does, so it can stop at X and the like.
+    "crawler.shorteners.SpaceLinkRedirectMiddleware": 650,
 }
 TWISTED_DNS_RESOLVER = "crawler.guard.GuardedResolver"
 COOKIES_ENABLED = False
@@ -54,6 +54,9 @@ TELNETCONSOLE_ENABLED = False
 # that reads strangers' pages.
 REMOTE_CONTROL_ENABLED = False
 SPACES_CRAWL_ALLOW: list[str] = []
+#: The name of the setting that hands the process's configuration (a core.config.Config,
+#: read once when the crawl starts) to the pipeline and middlewares that need it.
+CONFIG_SETTING = "SPACES_CONFIG"
 # A link maze on one site ends here even where the depth limit alone would allow more.
 SPACES_MAX_PAGES_PER_DOMAIN = 2000
 SPACES_REVISIT_ENABLED = True

@@ -1,5 +1,1 @@
-"""The Spaces portal: catalog, search, web UI and JSON API."""
-
-from portal.app import create_app
-
-__all__ = ["create_app"]
+"""The Spaces portal: the Flask web pages and JSON API (build it with portal.app.create_app)."""

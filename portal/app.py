@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Flask, current_app
+from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from portal.config import Config
+from core.config import Config
+from core.services import Services, build_services
+from portal.context import EXTENSION
 from portal.paths import templates_dir
-from portal.services import Services, build_services
+from portal.views import register
 
 
 def create_app(config: Config | None = None, services: Services | None = None) -> Flask:
@@ -27,7 +29,7 @@ def create_app(config: Config | None = None, services: Services | None = None) -
         PERMANENT_SESSION_LIFETIME=timedelta(days=30),
         JSON_SORT_KEYS=False,
     )
-    app.extensions["spaces"] = services
+    app.extensions[EXTENSION] = services
     proxies = int(config.extra.get("trusted_proxies", 0))
     if proxies:
         # Behind that many reverse proxies, trust their X-Forwarded-* headers so rate
@@ -36,12 +38,5 @@ def create_app(config: Config | None = None, services: Services | None = None) -
             app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
         )
 
-    from portal.views import register
-
     register(app)
     return app
-
-
-def current_services() -> Services:
-    """Return the services built for the app handling this request or job."""
-    return current_app.extensions["spaces"]

@@ -36,15 +36,13 @@ from dataclasses import dataclass, field
 import redis
 from flask import Flask, Response, current_app, request, session
 
-from portal.config import Config
+from core.search.generation import current_generation
+from portal.context import EXTENSION as SERVICES
 
 log = logging.getLogger(__name__)
 
 EXTENSION = "response_cache"
-GENERATION_KEY = "spaces:index:generation"
 ENTRY_PREFIX = "spaces:response:"
-#: Seconds an entry lives; "response_cache_ttl_s" in Config.extra overrides, 0 turns off.
-DEFAULT_TTL_S = 5.0
 #: Entries each process keeps in memory besides Redis (a few MB of pages).
 LOCAL_ENTRIES = 256
 #: Responses larger than this are not worth a Redis round trip of their size.
@@ -55,21 +53,6 @@ WAIT_S = 0.25
 RENDER_LOCK_MS = 1000
 
 RedisSource = Callable[[], redis.Redis]
-
-
-def cache_ttl(config: Config) -> float:
-    """Return the configured TTL in seconds; tests run uncached unless they ask."""
-    default = 0.0 if config.testing else DEFAULT_TTL_S
-    return float(config.extra.get("response_cache_ttl_s", default))
-
-
-def bump_generation(client: redis.Redis) -> None:
-    """Say that the index changed, so every cached response made before is stale."""
-    try:
-        client.incr(GENERATION_KEY)
-    except redis.RedisError:
-        # Entries still expire within the TTL; a failed bump only delays a change that long.
-        log.exception("could not bump the index generation; cached pages may lag a TTL")
 
 
 @dataclass(frozen=True)
@@ -126,7 +109,7 @@ class ResponseCache:
         """
         try:
             client = self._source()
-            current = int(client.get(GENERATION_KEY) or 0)
+            current = current_generation(client)
             local = self._local.get(key)
             if local is not None and local[0] == current and local[1] > time.time():
                 self._recovered()
@@ -243,8 +226,8 @@ def install(app: Flask) -> ResponseCache:
     """Return the app's response cache, creating it on first use (blueprints share one)."""
     found = app.extensions.get(EXTENSION)
     if found is None:
-        services = app.extensions["spaces"]
-        found = ResponseCache(lambda: services.redis, cache_ttl(services.config))
+        services = app.extensions[SERVICES]
+        found = ResponseCache(lambda: services.redis, services.config.response_cache_ttl_s)
         app.extensions[EXTENSION] = found
     return found
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.search.base import MAX_PER_PAGE, SORTS, STATES
 from portal.present import SPACE_FIELDS
-from portal.search.base import MAX_PER_PAGE, SORTS, STATES
 
 _TIME = {"type": ["string", "null"], "format": "date-time", "examples": ["2026-11-23T20:15:00Z"]}
 _STRING = {"type": "string"}

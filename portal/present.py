@@ -10,13 +10,14 @@ from urllib.parse import quote, urlsplit
 
 from markupsafe import Markup, escape
 
-from portal.catalog.freshness import STALE_AFTER_INTERVALS
-from portal.catalog.models import Space
-from portal.catalog.states import State
-from portal.config import Config
+from core.catalog.freshness import STALE_AFTER_INTERVALS
+from core.catalog.models import Space
+from core.catalog.states import State
+from core.config import Config
+from core.platforms import registry
+from core.timeutil import isoformat
 from portal.queries import is_live_now
 from portal.security import origin_of
-from portal.timeutil import isoformat
 
 SPACE_FIELDS = (
     "id",
@@ -94,7 +95,7 @@ def space_json(space: Space, config: Config, shares: int = 0) -> dict[str, Any]:
         "ended_at": isoformat(space.ended_at),
         "topics": [str(t) for t in (space.topics or [])],
         "lang": space.lang or "",
-        "source": space.source or "",
+        "source": space.platform or "",
         "shares": int(shares),
         "last_checked_at": isoformat(space.last_checked_at),
         "player_url": http_url(space.player_url),
@@ -146,7 +147,12 @@ def badge(space: Space, now: datetime, interval_s: float) -> tuple[str, str, str
 
 
 def embeds_player(space: Space, config: Config) -> bool:
-    """Say whether the space is on our room server, so its player can be embedded."""
+    """Say whether the space plays in an embedded player: its platform's, on our room server.
+
+    The page's Content-Security-Policy lets frames come from our room server only.
+    """
+    if not registry.get(space.platform).embeds_player:
+        return False
     player = http_url(space.player_url)
     rooms = origin_of(config.rooms_url)
     return bool(player and rooms and origin_of(player) == rooms)
@@ -154,7 +160,7 @@ def embeds_player(space: Space, config: Config) -> bool:
 
 def link_out_label(space: Space) -> str:
     """Return the call to action for spaces we link to instead of embedding."""
-    return "Listen on X" if space.kind == "x" else "Open space"
+    return registry.get(space.platform).listen_label
 
 
 def share_text(space: Space, config: Config, now: datetime, interval_s: float) -> str:

@@ -11,9 +11,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.orm import Session
 
-from portal.catalog.freshness import Freshness, freshness, trusted_at_column, verified_since
-from portal.catalog.models import Host, Sighting, Space
-from portal.catalog.states import State
+from core.catalog.freshness import Freshness, freshness, trusted_at_column, verified_since
+from core.catalog.models import Host, Sighting, Space
+from core.catalog.states import State
 
 #: The largest id a 64-bit integer column holds.
 MAX_ID = 2**63 - 1

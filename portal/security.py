@@ -13,7 +13,7 @@ import redis
 from flask import Response
 from werkzeug.exceptions import ServiceUnavailable, TooManyRequests
 
-from portal.config import Config
+from core.config import Config
 
 log = logging.getLogger(__name__)
 

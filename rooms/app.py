@@ -6,7 +6,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from rooms import api, hls, pages, recording, retention
+from rooms import api, media_api, pages, retention
 from rooms.config import RoomsConfig
 from rooms.hub import HUB, RoomHub
 from rooms.signaling import websocket_handler
@@ -30,9 +30,9 @@ def create_app(config: RoomsConfig) -> web.Application:
     app.router.add_get(f"/ws/rooms/{ROOM_ID}", websocket_handler)
     app.router.add_static("/static/rooms/", STATIC_DIR)
     # media: recordings (host only), HLS, and the periodic recording purge.
-    app.router.add_get(f"/api/rooms/{ROOM_ID}/recording", recording.download_audio)
-    app.router.add_get(f"/api/rooms/{ROOM_ID}/captions.vtt", recording.download_captions)
-    app.router.add_get(f"/hls/{ROOM_ID}/{{name}}", hls.serve)
+    app.router.add_get(f"/api/rooms/{ROOM_ID}/recording", media_api.download_audio)
+    app.router.add_get(f"/api/rooms/{ROOM_ID}/captions.vtt", media_api.download_captions)
+    app.router.add_get(f"/hls/{ROOM_ID}/{{name}}", media_api.serve_hls)
     retention.setup(app, config)
     app.on_startup.append(_startup)
     app.on_shutdown.append(_shutdown)

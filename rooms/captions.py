@@ -25,11 +25,8 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
-import resource
 import subprocess
-import tempfile
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -190,22 +187,3 @@ def speech_wav(text: str, path: Path) -> Path:
     """Write `text` spoken by espeak-ng to a WAV file (test and benchmark speech)."""
     subprocess.run(["espeak-ng", "-w", str(path), text], check=True, capture_output=True)
     return path
-
-
-def measure_cpu_pct(speech_s: float = 20.0) -> float:
-    """Return the CPU (% of one core) captions take while someone speaks without pause."""
-    from rooms.sources import read_wav
-
-    load_model()
-    with tempfile.TemporaryDirectory() as tmp:
-        text = "the quick brown fox jumps over the lazy dog while the band plays on"
-        speech = read_wav(speech_wav(text, Path(tmp) / "speech.wav"))
-    audio = np.tile(speech, int(np.ceil(speech_s * RATE / len(speech))))[: int(speech_s * RATE)]
-    usage0 = resource.getrusage(resource.RUSAGE_SELF)
-    t0 = time.monotonic()
-    for start in range(0, len(audio), int(WINDOW_S * RATE)):
-        transcribe(audio[start : start + int(WINDOW_S * RATE)])
-    usage1 = resource.getrusage(resource.RUSAGE_SELF)
-    cpu = (usage1.ru_utime - usage0.ru_utime) + (usage1.ru_stime - usage0.ru_stime)
-    log.info("captions: %.1f s of speech in %.1f s", speech_s, time.monotonic() - t0)
-    return 100.0 * cpu / speech_s

@@ -15,8 +15,6 @@ import re
 import shutil
 from pathlib import Path
 
-from aiohttp import web
-
 from rooms.opusmux import OpusMux
 
 log = logging.getLogger(__name__)
@@ -62,27 +60,3 @@ class HlsWriter(OpusMux):
             super().close()
         finally:
             shutil.rmtree(self.folder, ignore_errors=True)
-
-
-async def serve(request: web.Request) -> web.StreamResponse:
-    """GET /hls/<id>/<name>: the playlist, the init segment or a media segment."""
-    from rooms.hub import HUB
-
-    hub = request.app[HUB]
-    room_id, name = request.match_info["room_id"], request.match_info["name"]
-    cors = {"Access-Control-Allow-Origin": "*"}
-    if not NAME_RE.match(name) or room_id not in hub.live or not hub.config.hls:
-        raise web.HTTPNotFound(text="no such live stream; the space may have ended")
-    path = folder_for(hub.config.data_dir, room_id) / name
-    if not path.exists():
-        raise web.HTTPNotFound(text="not written yet or already expired; reload the playlist")
-    if name == PLAYLIST:
-        return web.Response(
-            body=path.read_bytes(),
-            content_type="application/vnd.apple.mpegurl",
-            headers={"Cache-Control": PLAYLIST_CACHE, **cors},
-        )
-    return web.FileResponse(
-        path,
-        headers={"Content-Type": "audio/mp4", "Cache-Control": SEGMENT_CACHE, **cors},
-    )

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import sys
+import sysconfig
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 from xml.etree import ElementTree as ET
@@ -10,7 +13,6 @@ from xml.etree import ElementTree as ET
 import jinja2
 from aiohttp import web
 
-from portal.paths import templates_dir
 from rooms.hub import HUB, RoomHub
 from rooms.protocol import REACTIONS
 from rooms.store import ENDED, LIVE, RoomRecord, isoformat, utcnow
@@ -25,8 +27,25 @@ SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"
 TEMPLATES = web.AppKey("rooms_templates", jinja2.Environment)
 
 
+def templates_dir() -> Path:
+    """Return the folder holding `rooms/`'s templates: in a source checkout, or installed."""
+    candidates = [
+        Path(__file__).resolve().parent.parent / "templates",
+        Path(sys.prefix) / "share" / "spaces" / "templates",
+        Path(sysconfig.get_path("data")) / "share" / "spaces" / "templates",
+    ]
+    for folder in candidates:
+        if (folder / "rooms" / "room.html").is_file():
+            return folder
+    raise FileNotFoundError(
+        "the room server's templates (rooms/room.html) are in none of "
+        + ", ".join(map(str, candidates))
+        + "; reinstall the package so its data files are in place"
+    )
+
+
 def make_templates() -> jinja2.Environment:
-    """Build the Jinja environment over the shared templates folder, escaping HTML."""
+    """Build the Jinja environment over the templates folder, escaping HTML."""
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir()),
         autoescape=jinja2.select_autoescape(default=True),

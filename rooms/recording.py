@@ -1,4 +1,4 @@
-"""Record each space as its listeners heard it, and let its host download it for 30 days.
+"""Record each space as its listeners heard it; its host may download it for 30 days.
 
 The recording is muxed into Ogg Opus from the very packets the mixer sends to the
 listeners (no second encode), with the captions as WebVTT beside it:
@@ -6,8 +6,8 @@ listeners (no second encode), with the captions as WebVTT beside it:
     <data_dir>/recordings/<room_id>/audio.ogg, captions.vtt, meta.json
 
 `meta.json` names the host and the start and end times, so recordings outlive the
-room records and server restarts. Past the keeping time a recording is never served,
-whether or not rooms.retention has deleted it yet.
+room records and server restarts. Past the keeping time a recording is never served
+(rooms.media_api), whether or not rooms.retention has deleted it yet.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from typing import Any
 
 from aiohttp import web
 
+from rooms import hls
+from rooms.captions import CaptionFeed
 from rooms.opusmux import OpusMux
 from rooms.store import RoomRecord, parse_iso
 
@@ -116,57 +118,8 @@ class RecordingStore:
 RECORDINGS = web.AppKey("rooms_recordings", RecordingStore)
 
 
-async def download_audio(request: web.Request) -> web.StreamResponse:
-    """GET /api/rooms/<id>/recording: the host's Ogg Opus recording of the space."""
-    return await _download(request, AUDIO, "audio/ogg")
-
-
-async def download_captions(request: web.Request) -> web.StreamResponse:
-    """GET /api/rooms/<id>/captions.vtt: the space's captions, host only."""
-    return await _download(request, CAPTIONS, "text/vtt")
-
-
-async def _download(request: web.Request, name: str, content_type: str) -> web.StreamResponse:
-    from rooms.api import bearer_claims, json_error
-    from rooms.hub import HUB
-    from rooms.tokens import TokenError
-
-    store = request.app[RECORDINGS]
-    room_id = request.match_info["room_id"]
-    meta = store.meta(room_id)
-    if meta is None:
-        return json_error(404, "this space has no recording")
-    try:
-        claims = bearer_claims(request, room_id=room_id, need="host")
-    except TokenError as exc:
-        return json_error(401 if "Authorization" not in request.headers else 403, str(exc))
-    if claims.identity != meta["host_identity"]:
-        return json_error(403, "only the space's host can download its recording")
-    live = room_id in request.app[HUB].live
-    if store.expired(room_id, meta, live=live):
-        days = store.keep_s / 86400
-        return json_error(410, f"recordings are kept {days:g} days after a space ends; gone")
-    if live:
-        return json_error(409, "the space is still live; its recording is ready when it ends")
-    path = store.path(room_id) / name
-    if not path.exists():
-        return json_error(404, f"this space has no {name}")
-    filename = f"space-{room_id}.{name.rsplit('.', 1)[1]}"
-    return web.FileResponse(
-        path,
-        headers={
-            "Content-Type": content_type,
-            "Content-Disposition": f'attachment; filename="{filename}"',
-            "Cache-Control": "private, no-store",
-        },
-    )
-
-
 def start_media(config: Any, room: Any) -> None:
     """Record, stream (HLS) and caption a room that has just gone live; once per room."""
-    from rooms import hls
-    from rooms.captions import CaptionFeed
-
     if getattr(room, "captions", None) is not None:
         return
     mixer = room.mixer

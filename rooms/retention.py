@@ -16,6 +16,7 @@ from collections.abc import Callable
 from aiohttp import web
 
 from rooms.config import RoomsConfig
+from rooms.hub import HUB
 from rooms.recording import RECORDINGS, RecordingStore
 
 log = logging.getLogger(__name__)
@@ -39,8 +40,6 @@ def purge(
 
 
 async def _purge_forever(app: web.Application) -> None:
-    from rooms.hub import HUB
-
     while True:
         try:
             removed = app[RECORDINGS].purge(set(app[HUB].live))

@@ -10,6 +10,16 @@ from aiohttp import web
 from rooms.app import create_app
 from rooms.config import RoomsConfig
 
+#: Libraries that log every packet, ICE check or request at INFO.
+QUIET = ("aioice", "aiortc", "aiohttp.access")
+
+
+def setup_logging(level: int = logging.INFO) -> None:
+    """Log to stderr with timestamps; keep chatty libraries at WARNING."""
+    logging.basicConfig(level=level, format="%(asctime)s %(name)s: %(message)s")
+    for name in QUIET:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
 
 def serve(config: RoomsConfig, host: str = "127.0.0.1", port: int = 8100) -> None:
     """Serve the room server, blocking; SIGINT/SIGTERM end the live rooms and stop."""
@@ -32,7 +42,5 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=8100, help="port to listen on")
     args = parser.parse_args(argv)
-    from portal.logs import setup_logging
-
     setup_logging()
     serve(RoomsConfig.from_env(), host=args.host, port=args.port)

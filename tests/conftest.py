@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import redis
 
-from portal.catalog.migrate import upgrade
-from portal.config import Config
-from portal.services import Services, build_services
+from core.catalog.migrate import upgrade
+from core.config import Config
+from core.services import Services, build_services
 from tests.support import free_port, reachable
 
 __all__ = ["free_port", "reachable"]
@@ -42,7 +42,7 @@ def embedded_redis_server(tmp_path_factory: pytest.TempPathFactory):
     Starting and stopping a server per test costs seconds each; one per run keeps the
     embedded path under test at almost no cost.
     """
-    from portal.redisconn import close, embedded_redis
+    from core.redisconn import close, embedded_redis
 
     server = embedded_redis(tmp_path_factory.mktemp("redis"))
     yield server
@@ -55,7 +55,7 @@ def embedded_redis_server(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture
 def embedded_redis_url(embedded_redis_server) -> str:
     """The flushed session server's URL, as another process would reach it."""
-    from portal.redisconn import embedded_redis_url as url_of
+    from core.redisconn import embedded_redis_url as url_of
 
     embedded_redis_server.flushall()
     return url_of(embedded_redis_server)

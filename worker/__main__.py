@@ -1,11 +1,14 @@
-"""Run a worker: `python -m worker [--queues crawl-now liveness crawl] [--no-scheduler]`."""
+"""Run a worker: `python -m worker [--queues crawl-now liveness crawl] [--no-scheduler]`.
+
+The schedule's own queue is always served first, whatever `--queues` says.
+"""
 
 from __future__ import annotations
 
 import argparse
 
-from portal.config import Config
-from worker.queues import ALL_QUEUES
+from core.config import Config
+from core.queues import ALL_QUEUES
 from worker.run import run_worker
 
 
@@ -18,7 +21,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--burst", action="store_true", help="stop when the queues are empty")
     args = parser.parse_args(argv)
-    from portal.logs import setup_logging
+    from core.logs import setup_logging
 
     setup_logging()
     run_worker(Config.from_env(), args.queues, scheduler=not args.no_scheduler, burst=args.burst)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 
-from portal.config import Config
-from portal.services import Services, build_services
+from core.config import Config
+from core.services import Services, build_services
 
 _lock = threading.Lock()
 _services: Services | None = None

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import aiohttp
 
-from worker.netguard import GuardedResolver
+from core.webfetch import GuardedResolver
 
 T = TypeVar("T")
 

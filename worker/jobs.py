@@ -7,18 +7,16 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from portal.catalog.models import Source
-from portal.catalog.sources import defer_sources, due_sources, get_source_by_url, record_source_run
-from portal.config import Config
-from portal.timeutil import utcnow
+from core.catalog.db import Catalog
+from core.catalog.models import Source
+from core.catalog.sources import defer_sources, due_sources, get_source_by_url, record_source_run
+from core.config import Config
+from core.queues import CRAWL_TIMEOUT_S, enqueue_source_crawl
+from core.timeutil import utcnow
 from worker import context
-from worker.liveness_jobs import check_spaces, prune_space_checks, schedule_liveness
-from worker.queues import CRAWL_TIMEOUT_S, enqueue_source_crawl
+from worker.crawls import CrawlReport, crawl
 
 log = logging.getLogger(__name__)
-
-# The liveness jobs live in worker.liveness_jobs; named here too, as the worker's jobs.
-__all__ = ["check_spaces", "prune_space_checks", "schedule_liveness"]
 
 # Queued work holds its sources this long; if the job is lost they come back.
 SOURCE_LEASE = timedelta(seconds=CRAWL_TIMEOUT_S + 60)
@@ -31,8 +29,8 @@ def crawl_source(source_id: int) -> dict[str, Any] | None:
         source = session.get(Source, source_id)
         if source is None or source.paused:
             return None
-        url, depth = source.url, source.depth
-    return _crawl_and_record(services.config, services.catalog, url, depth, source_id)
+        url, depth, kind = source.url, source.depth, source.kind
+    return _crawl_and_record(services.config, services.catalog, url, depth, source_id, kind)
 
 
 def crawl_url(url: str) -> dict[str, Any]:
@@ -48,16 +46,20 @@ def crawl_url(url: str) -> dict[str, Any]:
 
 
 def _crawl_and_record(
-    config: Config, catalog: Any, url: str, depth: int, source_id: int | None
+    config: Config,
+    catalog: Catalog,
+    url: str,
+    depth: int,
+    source_id: int | None,
+    kind: str = "page",
 ) -> dict[str, Any]:
-    from crawler.run import crawl
-
     started = time.monotonic()
     error: Exception | None = None
+    report: CrawlReport | None = None
     try:
-        report = crawl([url], config, depth=depth)
+        report = crawl([url], config, depth=depth, kind=kind)
     except Exception as failed:  # recorded on the source, then re-raised for RQ
-        report, error = None, failed
+        error = failed
     figures = crawl_figures(report)
     figures["duration_s"] = round(time.monotonic() - started, 3)
     if error is not None:
@@ -71,26 +73,15 @@ def _crawl_and_record(
     return {"url": url, **figures}
 
 
-def crawl_figures(report: Any) -> dict[str, Any]:
+def crawl_figures(report: CrawlReport | None) -> dict[str, Any]:
     """Read pages, spaces, errors and the first error message off a crawl report."""
     if report is None:
         return {"pages": 0, "spaces": 0, "errors": 1, "error": ""}
-
-    def number(*names: str) -> int:
-        for name in names:
-            value = getattr(report, name, None)
-            if isinstance(value, int):
-                return value
-            if isinstance(value, list | tuple | set | dict):
-                return len(value)
-        return 0
-
-    messages = getattr(report, "error_messages", None) or getattr(report, "errors", None)
-    first = str(messages[0]) if isinstance(messages, list | tuple) and messages else ""
+    first = report.error_messages[0] if report.error_messages else ""
     return {
-        "pages": number("pages", "pages_crawled"),
-        "spaces": number("spaces", "spaces_found"),
-        "errors": number("errors", "error_count"),
+        "pages": report.pages,
+        "spaces": len(report.spaces),
+        "errors": report.errors,
         "error": first[:500],
     }
 
@@ -106,3 +97,10 @@ def schedule_sources() -> int:
     if ids:
         log.info("%d sources due, %d crawls queued", len(ids), queued)
     return queued
+
+
+def reindex_search() -> int:
+    """Rebuild the search index from the catalog and return how many spaces it holds."""
+    count = context.services().sync.reindex_all()
+    log.info("reindexed %d spaces", count)
+    return count

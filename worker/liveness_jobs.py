@@ -10,12 +10,14 @@ from datetime import timedelta
 from rq import get_current_job
 from sqlalchemy import select
 
-from portal.catalog.checks import prune_checks, record_observations
-from portal.catalog.models import Space
-from portal.catalog.service import defer_checks, due_space_ids
-from portal.timeutil import utcnow
-from worker import context, liveness, metrics, xapi
-from worker.queues import LIVENESS_TIMEOUT_S, enqueue_liveness_batch
+from core import metrics
+from core.catalog.checks import prune_checks, record_observations
+from core.catalog.models import Space
+from core.catalog.spaces import defer_checks, due_space_ids
+from core.platforms.base import Probe
+from core.queues import LIVENESS_TIMEOUT_S, enqueue_liveness_batch
+from core.timeutil import utcnow
+from worker import context, liveness
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +28,10 @@ MAX_DUE_PER_TICK = 20_000
 # comes due again soon. Never longer than a job may run, twice over.
 LEASE_INTERVALS = 4
 MIN_LEASE_S = 5.0
-# Without an X API token nothing here can check an X Space; look again much later.
-X_RECHECK = timedelta(hours=1)
+# A space no platform can check here (an X Space without an API token): look much later.
+UNCHECKABLE_RECHECK = timedelta(hours=1)
+# Deferred checks whose platform named no time to resume at wait this long.
+RETRY_LATER = timedelta(minutes=1)
 
 
 def lease(interval_s: float) -> timedelta:
@@ -59,37 +63,30 @@ def check_spaces(space_ids: Sequence[int]) -> dict[str, int]:
     job = get_current_job()
     # A space checked after this job was queued was checked by a twin of this job.
     since = job.enqueued_at if job is not None else None
-    api = xapi.XApi(config.x_api_url, config.x_bearer_token) if config.x_bearer_token else None
-    x_resume = xapi.blocked_until(services.redis) if api is not None else None
     counts = {"checked": 0, "changed": 0, "failed": 0, "skipped": 0, "deferred": 0}
-    probes: list[liveness.Probe] = []
+    probes: list[Probe] = []
     unchecked: list[int] = []
-    waiting: list[int] = []
     with services.catalog.session() as session:
         # Only the columns a probe needs: loading whole spaces here would be done twice.
         rows = session.execute(
-            select(Space.id, Space.kind, Space.url, Space.status_url, Space.last_checked_at).where(
-                Space.id.in_(list(space_ids))
-            )
+            select(
+                Space.id, Space.platform, Space.url, Space.status_url, Space.last_checked_at
+            ).where(Space.id.in_(list(space_ids)))
         )
         for space in rows:
-            probe = liveness.probe_for(space, x_api=api is not None)
+            probe = liveness.probe_for(space, space.platform, config)
             if since is not None and space.last_checked_at and space.last_checked_at >= since:
                 counts["skipped"] += 1
             elif probe is None:
                 unchecked.append(space.id)
-            elif probe.kind == "x" and x_resume is not None:
-                waiting.append(space.id)  # another batch hit the rate limit: don't ask yet
             else:
                 probes.append(probe)
-        defer_checks(session, unchecked, utcnow() + X_RECHECK)
-        if x_resume is not None:
-            defer_checks(session, waiting, x_resume)
+        defer_checks(session, unchecked, utcnow() + UNCHECKABLE_RECHECK)
     counts["skipped"] += len(unchecked)
     observed_at = utcnow()
     # The network round trips happen outside any database transaction.
-    outcome = liveness.probe_all(probes, config.crawl_allow, x_api=api)
-    kinds = {probe.space_id: probe.kind for probe in probes}
+    outcome = liveness.probe_all(probes, config, services.redis)
+    how = {probe.space_id: probe.how for probe in probes}
     tally: Counter[tuple[str, str]] = Counter()
     with services.catalog.session() as session:
         changes = record_observations(
@@ -101,16 +98,14 @@ def check_spaces(space_ids: Sequence[int]) -> dict[str, int]:
             counts["checked"] += 1
             counts["changed"] += changed
             counts["failed"] += not ok
-            tally[kinds[space_id], "ok" if ok else "failed"] += 1
+            tally[how[space_id], "ok" if ok else "failed"] += 1
         if outcome.deferred:
             # Rate limited: not the spaces' fault, so no failure; ask again after the reset.
-            resume = outcome.resume_at or utcnow() + xapi.DEFAULT_WAIT
+            resume = outcome.resume_at or utcnow() + RETRY_LATER
             defer_checks(session, outcome.deferred, resume)
-    if outcome.resume_at is not None:
-        xapi.block_until(services.redis, outcome.resume_at)
-    counts["deferred"] = len(waiting) + len(outcome.deferred)
-    if counts["deferred"]:
-        tally["x", "deferred"] += counts["deferred"]
+    counts["deferred"] = len(outcome.deferred)
+    for space_id in outcome.deferred:
+        tally[how[space_id], "deferred"] += 1
     metrics.count_checks(services.redis, tally)
     return counts
 

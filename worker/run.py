@@ -12,9 +12,9 @@ from redis.lock import Lock
 from rq import SimpleWorker
 from rq.cron import CronScheduler
 
-from portal.config import Config
-from worker import context, jobs
-from worker.queues import ALL_QUEUES, CRAWL_NOW, SCHEDULE_TIMEOUT_S, queue
+from core.config import Config
+from core.queues import ALL_QUEUES, SCHEDULE, SCHEDULE_TIMEOUT_S, queue
+from worker import context, jobs, liveness_jobs
 
 log = logging.getLogger(__name__)
 
@@ -30,17 +30,17 @@ LOCK_TTL_S = 30
 def build_cron(connection: redis.Redis) -> CronScheduler:
     """Return RQ's cron scheduler with the liveness and source schedules registered."""
     cron = CronScheduler(connection=connection, name=f"spaces-{uuid.uuid4().hex[:12]}")
-    # On crawl-now, the queue workers take first, so schedules run on time even when
-    # thousands of liveness batches wait; a tick nobody ran in time is dropped (ttl),
-    # since the next one does the same work.
+    # On their own queue, which every worker takes first, so schedules run on time even
+    # when thousands of liveness batches wait; a tick nobody ran in time is dropped
+    # (ttl), since the next one does the same work.
     for func, every in (
-        (jobs.schedule_liveness, LIVENESS_EVERY_S),
+        (liveness_jobs.schedule_liveness, LIVENESS_EVERY_S),
         (jobs.schedule_sources, SOURCES_EVERY_S),
-        (jobs.prune_space_checks, PRUNE_EVERY_S),
+        (liveness_jobs.prune_space_checks, PRUNE_EVERY_S),
     ):
         cron.register(
             func,
-            queue_name=CRAWL_NOW,
+            queue_name=SCHEDULE,
             interval=every,
             job_timeout=SCHEDULE_TIMEOUT_S,
             result_ttl=60,
@@ -114,14 +114,17 @@ def run_worker(
     scheduler: bool = True,
     burst: bool = False,
 ) -> None:
-    """Work the queues (crawl-now, liveness, crawl by default) until stopped or, in burst, idle.
+    """Work the queues (all by default) until stopped or, in burst, idle.
+
+    Every worker takes the schedule's ticks first, whichever queues it was given: they
+    are short, and so run on time however long the other queues are.
 
     Jobs run in this process, one after another: liveness batches are many and short,
     and crawls already run Scrapy in a fresh subprocess. SIGINT/SIGTERM finish the
     current job and stop; a second one stops at once.
     """
     services = context.ensure(config)
-    names = list(queues or ALL_QUEUES)
+    names = [SCHEDULE, *(name for name in queues or ALL_QUEUES if name != SCHEDULE)]
     worker = SimpleWorker([queue(services, name) for name in names], connection=services.redis)
     schedule = Scheduler(services.redis) if scheduler else None
     if schedule is not None:

@@ -11,12 +11,14 @@ from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import IGNORED_EXTENSIONS
 from twisted.python.failure import Failure
 
-from crawler.extract import ANCHOR_MAX, clean_text, space_page
+from core.catalog.sources import LINK_LIST_KINDS
+from core.extract.text import ANCHOR_MAX, clean_text
+from core.platforms.registry import canonical_url, fetchable, get, read_page, recognise
 from crawler.feeds import feed_links, is_feed
 from crawler.items import FoundSpace, Share
 from crawler.linkmemory import LocalLinks, link_memory
-from crawler.links import page_links, provisional_x_record, x_space_links
-from crawler.urls import canonical_url, is_x_url, x_space_url
+from crawler.links import page_links, space_links
+from crawler.shorteners import SPACE_LINK
 
 #: Signal sent with `event=dict(...)` for each page parsed and each failed request.
 crawl_event = object()
@@ -35,10 +37,14 @@ class SpacesSpider(scrapy.Spider):
 
     name = "spaces"
 
-    def __init__(self, urls: list[str] | str = (), depth: int = 1, **kwargs: Any) -> None:
+    def __init__(
+        self, urls: list[str] | str = (), depth: int = 1, kind: str = "page", **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.start_urls = urls.split(",") if isinstance(urls, str) else list(urls)
         self.depth = int(depth)
+        # A source of a link-list kind is read as one even when it does not look it.
+        self.start_as_list = kind in LINK_LIST_KINDS
         self.links = LocalLinks()
 
     @classmethod
@@ -58,30 +64,35 @@ class SpacesSpider(scrapy.Spider):
         meta = response.meta
         self._emit("page", url=response.url, status=response.status)
         keys = {canonical_url(url) for url in [*meta.get("redirect_urls", ()), response.url]}
-        if x_url := meta.get("x_space_url"):
-            linkers = self._claim(keys, meta, x_url)
-            yield from self._space(provisional_x_record(x_url, meta.get("anchor", "")), linkers)
+        if SPACE_LINK in meta:
+            # A short link to a space whose page cannot be read: the link is the space.
+            platform, link = meta[SPACE_LINK]
+            linkers = self._claim(keys, meta, link)
+            record = get(platform).shared_record(link, meta.get("anchor", ""))
+            yield from self._space(record, linkers)
             return
         if response.status == 304 or not isinstance(response, TextResponse):
             self._claim(keys, meta, None)
             return  # unchanged since the last crawl: its spaces and links are known
         here = canonical_url(response.url)
-        if is_feed(response.headers.get("Content-Type", b"").decode("latin-1"), response.body):
+        content_type = response.headers.get("Content-Type", b"").decode("latin-1")
+        as_list = self.start_as_list and bool(meta.get("start"))
+        if as_list or is_feed(content_type, response.body):
             self._claim(keys, meta, None)
             links = feed_links(response.text, response.url)
             for url, title in links:
-                if space_url := x_space_url(url):
-                    record = provisional_x_record(space_url, clean_text(title, ANCHOR_MAX))
+                if found := recognise(url):
+                    record = found[0].shared_record(found[1], clean_text(title, ANCHOR_MAX))
                     yield FoundSpace(record, page_url=here, anchor_text=title)
             yield from self._follow(response, here, links)
             return
         sel = response.selector
-        record = space_page(sel, response.url)
+        record = read_page(sel, response.url)
         if record is None:
             self._claim(keys, meta, None)
         else:
             yield from self._space(record, self._claim(keys | {record.url}, meta, record.url))
-        for found, text in x_space_links(sel, response.url):
+        for found, text in space_links(sel, response.url):
             yield FoundSpace(found, page_url=here, anchor_text=text)
         links = [(link.url, link.text) for link in page_links(sel, response.url)]
         yield from self._follow(response, here, links)
@@ -120,8 +131,9 @@ class SpacesSpider(scrapy.Spider):
                 if space_url != here:
                     yield Share(space_url, here, text)
                 continue
-            # X pages need a signed-in browser; the link itself is what we record.
-            if not deeper or is_x_url(url) or urlsplit(url).path.lower().endswith(_SKIP_SUFFIXES):
+            # Some pages need a signed-in browser (X); the link itself is what we record.
+            skipped = urlsplit(url).path.lower().endswith(_SKIP_SUFFIXES)
+            if not deeper or skipped or not fetchable(url):
                 continue
             follow.append((url, text))
         # Noted before any request goes out: the page may be parsed (elsewhere) at once.

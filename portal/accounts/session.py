@@ -9,9 +9,9 @@ from urllib.parse import urlsplit
 
 from flask import abort, g, jsonify, redirect, request, session, url_for
 
+from core.catalog.models import User
 from portal.accounts.users import auth_stamp
-from portal.app import current_services
-from portal.catalog.models import User
+from portal.context import current_services
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from portal.catalog.models import User
-from portal.timeutil import utcnow
+from core.catalog.models import User
+from core.timeutil import utcnow
 
 MIN_PASSWORD = 10
 MAX_PASSWORD = 200  # scrypt hashes any length, but nobody needs more and it bounds work

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
+from core.catalog.models import User
 from portal.accounts.session import (
     current_user,
     login_required,
@@ -20,8 +21,7 @@ from portal.accounts.users import (
     create_user,
     normalise_email,
 )
-from portal.app import current_services
-from portal.catalog.models import User
+from portal.context import current_services
 from portal.security import enforce, limiter_for
 
 accounts = Blueprint("accounts", __name__, url_prefix="/account")

@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from core.catalog.models import Space
 from portal.admin.picks import check_name, next_list_id, picks_state
 from portal.admin.state import ActionError, State, normalize_domain
-from portal.catalog.models import Space
 
 Form = Mapping[str, str]
 Plan = Callable[[Session, Form], tuple[str, State]]

@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.catalog.models import AuditEntry
+from core.timeutil import utcnow
 from portal.admin.picks import picks_state, set_picks
 from portal.admin.state import KINDS, ActionError, State
-from portal.catalog.models import AuditEntry
-from portal.timeutil import utcnow
 
 MAX_REASON = 1000
 _ALL_KINDS = {**KINDS, "picks": (picks_state, set_picks)}

@@ -8,9 +8,9 @@ from flask import Flask, redirect, request, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
+from core.catalog.models import Space, SpaceCuration
 from portal.admin.picks import home_picks
-from portal.app import current_services
-from portal.catalog.models import Space, SpaceCuration
+from portal.context import current_services
 
 MAX_PINNED = 6
 

@@ -11,10 +11,10 @@ from rq.job import Job
 from rq.registry import FailedJobRegistry
 from sqlalchemy import func, select
 
-from portal.catalog.models import Source, Space
-from portal.search.base import SearchQuery
-from portal.services import Services
-from portal.timeutil import utcnow
+from core.catalog.models import Source, Space
+from core.search.base import SearchQuery
+from core.services import Services
+from core.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 MAX_FAILED_SHOWN = 10
@@ -43,7 +43,7 @@ def _failed_jobs(services: Services, name: str) -> list[dict[str, str]]:
 
 def _own_snapshot(services: Services) -> dict[str, Any]:
     """Compute the liveness lag and queue lengths here, when the worker's metrics fail."""
-    from worker.queues import ALL_QUEUES, queue
+    from core.queues import ALL_QUEUES, queue
 
     now = utcnow()
     with services.catalog.sessions() as session:
@@ -63,20 +63,20 @@ def _own_snapshot(services: Services) -> dict[str, Any]:
 
 def _liveness(services: Services) -> dict[str, Any]:
     try:
-        from worker.metrics import snapshot
+        from core.metrics import snapshot
 
         return snapshot(services)
     except redis.RedisError:
         raise
     except Exception:
         # The figures page must still show queues when the metrics code has a fault.
-        log.exception("worker.metrics.snapshot failed; computing the basic figures here")
+        log.exception("core.metrics.snapshot failed; computing the basic figures here")
         return _own_snapshot(services)
 
 
 def queue_figures(services: Services) -> dict[str, Any]:
     """Return liveness and queue figures, or the reason they cannot be read."""
-    from worker.queues import ALL_QUEUES
+    from core.queues import ALL_QUEUES
 
     try:
         figures = _liveness(services)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.catalog.models import PickItem, PickList, Space
+from core.timeutil import utcnow
 from portal.admin.state import ActionError, State
-from portal.catalog.models import PickItem, PickList, Space
-from portal.timeutil import utcnow
 
 MAX_NAME = 120
 HOME_LISTS = 3

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from portal.catalog.curation import domain_of
-from portal.catalog.models import Ban, HostClaim, Report, Sighting, Space, Submission, User
+from core.catalog.curation import domain_of
+from core.catalog.models import Ban, HostClaim, Report, Sighting, Space, Submission, User
 
 NEW_DOMAIN_WINDOW = timedelta(days=7)
 MAX_DOMAINS = 30

@@ -14,17 +14,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.catalog.curation import curation_of, domain_of, hidden_because, hide, unhide
-from portal.catalog.db import touch
-from portal.catalog.models import Ban, Host, HostClaim, Report, Sighting, Space, Submission
-from portal.catalog.sources import (
+from core.catalog.curation import curation_of, domain_of, hidden_because, hide, unhide
+from core.catalog.db import touch
+from core.catalog.models import Ban, Host, HostClaim, Report, Sighting, Space, Submission
+from core.catalog.sources import (
     InvalidSource,
     add_source,
     find_source,
     pause_source,
     remove_source,
 )
-from portal.timeutil import utcnow
+from core.timeutil import utcnow
 
 State = dict[str, Any]
 _DOMAIN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")

@@ -10,15 +10,15 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from sqlalchemy import or_, select
 from werkzeug.wrappers import Response as BaseResponse
 
+from core.catalog.models import Space, SpaceCuration
+from core.catalog.sources import find_source, list_sources
+from core.queues import enqueue_reindex
 from portal.accounts import admin_required, current_user
 from portal.accounts.session import safe_next
 from portal.admin import audit, ops, picks, queue
 from portal.admin.actions import plan
-from portal.admin.jobs import enqueue_reindex
 from portal.admin.state import ActionError
-from portal.app import current_services
-from portal.catalog.models import Space, SpaceCuration
-from portal.catalog.sources import find_source, list_sources
+from portal.context import current_services
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +145,7 @@ def recrawl(source_id: int) -> BaseResponse:
                 f"source:{source.url}",
                 request.form.get("reason"),
             )
-            from worker.queues import enqueue_source_crawl
+            from core.queues import enqueue_source_crawl
 
             job = enqueue_source_crawl(services, source_id)
         flash("Crawl queued." if job is not None else "A crawl of it is already queued.")

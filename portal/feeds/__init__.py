@@ -6,14 +6,14 @@ from flask import Blueprint, Response, abort, g, jsonify, request
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import BadRequest
 
+from core.catalog.models import Host
+from core.search.base import QueryError, SearchQuery
 from portal import queries
-from portal.app import current_services
-from portal.catalog.models import Host
+from portal.context import current_services
 from portal.feeds.atom import atom_feed
 from portal.feeds.badge import badge_svg
 from portal.feeds.ical import host_calendar
 from portal.feeds.oembed import BadEmbedUrl, oembed_json, space_id_from_url
-from portal.search.base import QueryError, SearchQuery
 
 feeds = Blueprint("feeds", __name__)
 

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from xml.etree import ElementTree as ET
 
-from portal.catalog.models import Space
-from portal.config import Config
+from core.catalog.models import Space
+from core.config import Config
+from core.timeutil import isoformat
 from portal.present import badge, host_json, http_url, space_page_url
-from portal.timeutil import isoformat
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 # Characters XML 1.0 cannot carry at all, escaped or not; crawled text can hold them.

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from xml.sax.saxutils import escape, quoteattr
 
-from portal.catalog.models import Space
-from portal.catalog.states import State
+from core.catalog.models import Space
+from core.catalog.states import State
 from portal.feeds.atom import xml_text
 from portal.present import when_text
 from portal.queries import is_live_now

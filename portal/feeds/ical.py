@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 
 from icalendar import Calendar, Event
 
-from portal.catalog.models import Space
-from portal.config import Config
+from core.catalog.models import Space
+from core.config import Config
 from portal.feeds.atom import xml_text
 from portal.present import space_page_url
 

@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 
 from markupsafe import escape
 
-from portal.catalog.models import Space
-from portal.config import Config
+from core.catalog.models import Space
+from core.config import Config
 from portal.present import embeds_player, host_json, http_url, space_page_url
 from portal.security import origin_of
 

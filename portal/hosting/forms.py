@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from portal.catalog.models import HostedRoom
+from core.catalog.models import HostedRoom
 from portal.present import when_text
 
 MAX_TITLE = 120

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
-from portal.catalog.models import User
-from portal.config import Config
-from rooms.tokens import issue_token
+from core.catalog.models import User
+from core.config import Config
+from core.roomtokens import mint_room_token
 
 TIMEOUT_S = 5.0
 CREATE_TTL_S = 60  # the token only has to survive one request
@@ -46,7 +46,7 @@ def host_token(config: Config, user: User, *, room: str = "*", ttl: int = GO_TTL
             if user.protected
             else "Only host accounts can open rooms. Ask an admin to make you a host."
         )
-    return issue_token(
+    return mint_room_token(
         config.rooms_secret,
         identity(user),
         name=user.display_name or user.email.split("@", 1)[0],

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from portal.catalog.models import (
+from core.catalog.models import (
     Host,
     HostClaim,
     HostedRoom,
@@ -18,8 +18,8 @@ from portal.catalog.models import (
     Submission,
     User,
 )
-from portal.catalog.sources import InvalidSource, normalize_source_url
-from portal.timeutil import utcnow
+from core.catalog.sources import InvalidSource, normalize_source_url
+from core.timeutil import utcnow
 
 MAX_URL = 2000
 MAX_MESSAGE = 1000

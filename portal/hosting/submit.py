@@ -6,11 +6,11 @@ import logging
 
 import redis
 
-from portal.app import current_services
-from portal.catalog.models import User
+from core.catalog.models import User
+from core.services import Services
+from portal.context import current_services
 from portal.hosting.service import check_url, record_submission
 from portal.security import FixedWindowLimiter
-from portal.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def submit(user: User, url: object) -> tuple[int, str]:
         clean = check_url(url)
     except ValueError as error:
         raise SubmitRefused(str(error), 400) from None
-    from worker.queues import enqueue_url_crawl
+    from core.queues import enqueue_url_crawl
 
     try:
         enqueue_url_crawl(services, clean, reason="submission")

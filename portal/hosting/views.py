@@ -18,15 +18,15 @@ from flask import (
 )
 from werkzeug.wrappers import Response as BaseResponse
 
+from core.catalog.models import HostedRoom
+from core.services import Services
+from core.timeutil import parse_iso, utcnow
 from portal.accounts import host_required, signed_in_user
-from portal.app import current_services
-from portal.catalog.models import HostedRoom
+from portal.context import current_services
 from portal.hosting import roomserver, service
 from portal.hosting.chart import listener_chart
 from portal.hosting.forms import room_fields, share_text
 from portal.hosting.submit import SubmitRefused, submit
-from portal.services import Services
-from portal.timeutil import parse_iso, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ def open_room() -> BaseResponse | tuple[str, int]:
 def _crawl_soon(services: Services, url: str) -> None:
     # The room server pings the portal too; this only makes it quicker when pings are off.
     try:
-        from worker.queues import enqueue_url_crawl
+        from core.queues import enqueue_url_crawl
 
         enqueue_url_crawl(services, url, reason="opened")
     except redis.RedisError:

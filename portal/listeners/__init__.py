@@ -8,12 +8,13 @@ from typing import Any
 from flask import Flask, g, request
 
 from portal.accounts import current_user
-from portal.app import current_services
+from portal.context import current_services
 
 
 def _helpers() -> dict[str, Any]:
     """Return template helpers that answer for the signed-in user (and cheaply for no one)."""
-    from portal.listeners import follows, notify, reminders
+    from core.catalog import follows, reminders
+    from core.catalog import notifications as notify
 
     def query(func: Callable[..., Any], *args: Any, default: Any) -> Any:
         user = current_user()
@@ -54,7 +55,7 @@ def init_app(app: Flask) -> None:
         user = current_user()
         if user is None:
             return
-        from portal.listeners.notify import deliver_starting
+        from core.catalog.notifications import deliver_starting
 
         with current_services().catalog.session() as db:
             deliver_starting(db, g.now, user.id)

@@ -17,11 +17,13 @@ from flask import (
 )
 from werkzeug.wrappers import Response as BaseResponse
 
+from core.catalog import follows, reminders
+from core.catalog import notifications as notify
+from core.catalog import saved_searches as searches
+from core.catalog.models import SavedSearch
 from portal.accounts import current_user, login_required, signed_in_user
-from portal.app import current_services
-from portal.catalog.models import SavedSearch
+from portal.context import current_services
 from portal.feeds.atom import atom_feed
-from portal.listeners import follows, notify, reminders, searches
 
 me = Blueprint("me", __name__, url_prefix="/me")
 

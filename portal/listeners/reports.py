@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from portal.catalog.models import Report
-from portal.timeutil import utcnow
+from core.catalog.models import Report
+from core.timeutil import utcnow
 
 #: Reasons offered on the form, as stored value → label shown.
 REASONS = {

@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
+from core.catalog import follows, reminders
 from portal import queries
 from portal.accounts import login_required, signed_in_user
 from portal.accounts.session import safe_next
-from portal.app import current_services
-from portal.listeners import follows, reminders
+from portal.context import current_services
 from portal.listeners.reports import REASONS, ReportError, file_report
 from portal.security import enforce, limiter_for
 

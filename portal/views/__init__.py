@@ -8,10 +8,11 @@ from typing import Any
 from flask import Flask, Response, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from core.services import Services
+from core.timeutil import isoformat, utcnow
 from portal import accounts, admin, listeners, present
+from portal.context import EXTENSION
 from portal.security import apply_security_headers, content_security_policy, origin_of
-from portal.services import Services
-from portal.timeutil import isoformat, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ def register(app: Flask) -> None:
     from portal.views.metrics import metrics
     from portal.views.pages import pages
 
-    services: Services = app.extensions["spaces"]
+    services: Services = app.extensions[EXTENSION]
     policy = content_security_policy(services.config)
     # Keep fields in the documented order (Flask sorts JSON keys unless told not to).
     app.json.sort_keys = False  # type: ignore[attr-defined]

@@ -8,14 +8,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import redis
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
+from core.search.base import FACETS, QueryError, SearchQuery
 from portal import cache, present, queries
 from portal.accounts.csrf import csrf_exempt
+from portal.context import current_services
 from portal.openapi import openapi_document
-from portal.search.base import FACETS, QueryError, SearchQuery
 from portal.security import limiter_for
-from portal.services import Services
 from portal.views.params import search_query
 
 log = logging.getLogger(__name__)
@@ -27,10 +27,6 @@ MAX_URL_LENGTH = 2000
 MAX_SUGGEST_LENGTH = 100
 PING_LIMIT = 30  # pings per client per window; a room server sends two per room
 PING_WINDOW_S = 60
-
-
-def _services() -> Services:
-    return current_app.extensions["spaces"]
 
 
 def _error(status: int, message: str, **headers: str) -> Response:
@@ -52,7 +48,7 @@ def list_spaces() -> Response:
 
 
 def _spaces_page(query: SearchQuery) -> Response:
-    services = _services()
+    services = current_services()
     result = services.search.search(query)
     with services.catalog.sessions() as session:
         found = queries.spaces_with_shares(session, [hit.id for hit in result.hits])
@@ -64,7 +60,7 @@ def _spaces_page(query: SearchQuery) -> Response:
 @api.get("/spaces/<int:space_id>")
 def get_space(space_id: int) -> Response:
     """Return one space."""
-    services = _services()
+    services = current_services()
     with services.catalog.sessions() as session:
         space = queries.get_visible(session, space_id)
         if space is None:
@@ -79,7 +75,7 @@ def suggest() -> Response:
     prefix = (request.args.get("q") or "").strip()
     if len(prefix) > MAX_SUGGEST_LENGTH:
         return _error(400, f"q must be at most {MAX_SUGGEST_LENGTH} characters")
-    suggestions = _services().search.suggest(prefix) if prefix else []
+    suggestions = current_services().search.suggest(prefix) if prefix else []
     return jsonify({"suggestions": list(suggestions)})
 
 
@@ -108,7 +104,7 @@ def _ping_url(body: Any) -> str:
 @csrf_exempt  # room servers ping without a session; the URL is only ever crawled
 def ping() -> Response:
     """Accept a room server's announcement that a room opened or ended; crawl it soon."""
-    services = _services()
+    services = current_services()
     extra = services.config.extra
     limiter = limiter_for(services.redis, extra, "ping", PING_LIMIT, PING_WINDOW_S)
     try:
@@ -129,9 +125,9 @@ def ping() -> Response:
     except ValueError as error:
         return _error(400, str(error))
     try:
-        from worker.queues import enqueue_url_crawl
+        from core.queues import enqueue_url_crawl
     except ImportError:
-        log.error("worker.queues is not installed; ping for %s dropped", url)
+        log.error("core.queues is not installed; ping for %s dropped", url)
         return _error(503, "the crawl queue is not available; try again later")
     enqueue_url_crawl(services, url, reason="ping")
     response = jsonify({"status": "accepted", "url": url})
@@ -142,4 +138,4 @@ def ping() -> Response:
 @api.get("/openapi.json")
 def openapi() -> Response:
     """Return the OpenAPI 3.1 description of this API."""
-    return jsonify(openapi_document(_services().config.portal_url))
+    return jsonify(openapi_document(current_services().config.portal_url))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response
 from prometheus_client import CONTENT_TYPE_LATEST
+
+from portal.context import current_services
 
 metrics = Blueprint("metrics", __name__)
 
@@ -11,6 +13,6 @@ metrics = Blueprint("metrics", __name__)
 @metrics.get("/metrics")
 def exposition() -> Response:
     """Return the current metrics for a Prometheus scrape."""
-    from worker.metrics import exposition as render
+    from core.metrics import exposition as render
 
-    return Response(render(current_app.extensions["spaces"]), content_type=CONTENT_TYPE_LATEST)
+    return Response(render(current_services()), content_type=CONTENT_TYPE_LATEST)

@@ -10,11 +10,11 @@ from typing import Any
 from urllib.parse import quote, urlencode
 from xml.sax.saxutils import escape as xml_escape
 
-from flask import Blueprint, Response, abort, current_app, g, render_template, request, url_for
+from flask import Blueprint, Response, abort, g, render_template, request, url_for
 
+from core.search.base import QueryError, SearchQuery, SearchResult
 from portal import cache, present, queries
-from portal.search.base import QueryError, SearchQuery, SearchResult
-from portal.services import Services
+from portal.context import current_services
 from portal.views.params import query_args, search_query
 
 pages = Blueprint("pages", __name__)
@@ -28,10 +28,6 @@ URL_SAFE = "!$'()*,/:;?@"
 PATH_SAFE = "!$&'()*+,/:;=@"
 
 
-def _services() -> Services:
-    return current_app.extensions["spaces"]
-
-
 @pages.app_template_filter("path_part")
 @functools.lru_cache(maxsize=4096)
 def path_part(value: object) -> str:
@@ -42,7 +38,7 @@ def path_part(value: object) -> str:
 @pages.get("/")
 def home() -> str:
     """Show what is live now, what is coming up and what is being shared."""
-    services = _services()
+    services = current_services()
     interval = services.config.live_check_interval_s
     with services.catalog.sessions() as session:
         return render_template(
@@ -55,7 +51,7 @@ def home() -> str:
 
 def _run_search(query: SearchQuery) -> tuple[SearchResult, list, dict[int, str]]:
     """Search, then load the hits from the catalog in result order, with their snippets."""
-    services = _services()
+    services = current_services()
     result = services.search.search(query)
     snippets = {hit.id: hit.snippet for hit in result.hits}
     with services.catalog.sessions() as session:
@@ -118,7 +114,7 @@ def _search_links(query: SearchQuery) -> Callable[..., str]:
 @pages.get("/spaces/<int:space_id>")
 def space(space_id: int) -> str:
     """Show one space: who hosts it, its state, where it was shared, and how to listen."""
-    services = _services()
+    services = current_services()
     config = services.config
     with services.catalog.sessions() as session:
         found = queries.get_visible(session, space_id)
@@ -140,7 +136,7 @@ def space(space_id: int) -> str:
 @pages.get("/hosts/<handle>")
 def host(handle: str) -> str:
     """Show a host and their spaces, live and upcoming first."""
-    services = _services()
+    services = current_services()
     with services.catalog.sessions() as session:
         hosts = queries.hosts_by_handle(session, handle)
         spaces = queries.spaces_of_hosts(session, [h.id for h in hosts])
@@ -182,7 +178,7 @@ def topic(topic: str) -> tuple[str, int] | str:
 @pages.get("/opensearch.xml")
 def opensearch() -> Response:
     """Describe the search box so browsers can offer it (OpenSearch 1.1)."""
-    base = _services().config.portal_url
+    base = current_services().config.portal_url
     template = xml_escape(f"{base}/search?q={{searchTerms}}")
     body = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from portal.search.base import MAX_PER_PAGE, QueryError, SearchQuery
+from core.search.base import MAX_PER_PAGE, QueryError, SearchQuery
 
 _TEXT_FILTERS = ("state", "lang", "topic", "host")
 _MAX_FILTER_LENGTH = 200

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from portal.config import Config
-from portal.services import Services
+from core.config import Config
+from core.services import Services
 from tests.crawler.sites import Site
 
 #: Test crawls skip the polite delays; the settings themselves are tested separately.

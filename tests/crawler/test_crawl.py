@@ -7,13 +7,13 @@ import gzip
 import pytest
 from sqlalchemy import select
 
-from crawler.run import crawl, run_crawl
-from portal.catalog.models import Sighting, Space
-from portal.config import Config
-from portal.search.base import SearchQuery
-from portal.services import Services
+from core.catalog.models import Sighting, Space
+from core.config import Config
+from core.search.base import SearchQuery
+from core.services import Services
 from tests.crawler.conftest import FAST
 from tests.crawler.sites import Site
+from worker.crawls import crawl, run_crawl
 
 ROOM = """<html><head><title>{title}</title>
 <script type="application/ld+json">{{"@type": "BroadcastEvent", "name": "{title}",
@@ -163,11 +163,11 @@ def test_crawl_lands_spaces_and_sightings_in_the_catalog(
             f"{site.url}/s/r2",
         }
         jazz = spaces[f"{site.url}/s/r1"]
-        assert (jazz.kind, jazz.state, jazz.title) == ("rooms", "live", "Late night jazz")
+        assert (jazz.platform, jazz.state, jazz.title) == ("rooms", "live", "Late night jazz")
         assert jazz.player_url == f"{site.url}/s/r1/embed"
         assert jazz.host.handle == "annlee"
         owls = spaces["https://x.com/i/spaces/1AbCdEfGhIjKl"]
-        assert (owls.kind, owls.title, owls.host.handle) == ("x", "Owls after dark", "birdnerd")
+        assert (owls.platform, owls.title, owls.host.handle) == ("x", "Owls after dark", "birdnerd")
         sightings = {
             (s.space.canonical_url, s.page_url, s.anchor_text)
             for s in session.scalars(select(Sighting))

@@ -6,13 +6,13 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
-from crawler.run import run_crawl
-from portal.catalog.models import Sighting, Space
-from portal.config import Config
-from portal.services import Services
+from core.catalog.models import Sighting, Space
+from core.config import Config
+from core.services import Services
 from tests.crawler.conftest import FAST
 from tests.crawler.sites import Site
 from tests.crawler.test_crawl import ROOM, links
+from worker.crawls import run_crawl
 
 PAGES = 150
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import time
 
-from crawler.run import run_crawl
-from portal.config import Config
+from core.config import Config
 from tests.crawler.conftest import FAST
 from tests.crawler.rebinding import NAME
 from tests.crawler.sites import Drip, Site
 from tests.crawler.test_crawl import ROOM, links
+from worker.crawls import run_crawl
 
 
 def test_a_slow_drip_is_ended_by_the_timeout(site: Site, crawl_config: Config) -> None:

@@ -7,12 +7,12 @@ import logging
 import pytest
 from sqlalchemy import func, select
 
+from core.catalog.models import Sighting
+from core.catalog.records import SpaceRecord
+from core.services import Services
 from crawler import pipelines
 from crawler.items import FoundSpace, Share
 from crawler.pipelines import CatalogPipeline
-from portal.catalog.models import Sighting
-from portal.catalog.records import SpaceRecord
-from portal.services import Services
 
 SPACE = "http://rooms.test/s/waiting"
 

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from crawler.run import run_crawl
-from portal.catalog.models import Space
-from portal.config import Config
-from portal.services import Services
+from core.catalog.models import Space
+from core.config import Config
+from core.services import Services
 from tests.crawler.conftest import FAST
 from tests.crawler.roomserver import RoomServer
+from worker.crawls import run_crawl
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def test_room_pages_read_right_from_the_real_room_server(
         spaces = {s.canonical_url: s for s in session.scalars(select(Space)).unique()}
         assert set(spaces) == {f"{rooms.url}/s/{r['id']}" for r in (live, scheduled, ended)}
         jazz = spaces[f"{rooms.url}/s/{live['id']}"]
-        assert (jazz.kind, jazz.state, jazz.title) == ("rooms", "live", "Late night jazz")
+        assert (jazz.platform, jazz.state, jazz.title) == ("rooms", "live", "Late night jazz")
         assert jazz.description == "Standards and stories from the road #vinyl"
         assert (jazz.host.handle, jazz.host.name) == ("ann", "Ann Lee")
         assert jazz.status_url == f"{rooms.url}/api/rooms/{live['id']}"

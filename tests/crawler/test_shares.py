@@ -7,16 +7,16 @@ from email.message import Message
 
 from sqlalchemy import select
 
+from core.catalog.models import Sighting, Space
+from core.config import Config
+from core.services import Services
+from core.timeutil import utcnow
 from crawler.revisit import MAX_INTERVAL_S, MIN_INTERVAL_S, next_interval
-from crawler.run import run_crawl
-from portal.catalog.models import Sighting, Space
-from portal.catalog.sightings import HOUR, share_counts, trending_space_ids
-from portal.config import Config
-from portal.services import Services
-from portal.timeutil import utcnow
+from portal.queries import TRENDING_WINDOW, share_counts, trending
 from tests.crawler.conftest import FAST
 from tests.crawler.sites import Answer, Site
 from tests.crawler.test_crawl import ROOM
+from worker.crawls import run_crawl
 
 X_SHORT = "https://x.com/i/spaces/1ShortLinkXyz"
 
@@ -48,7 +48,7 @@ def test_every_sharing_page_is_a_sighting_and_short_links_record_the_final_url(
         spaces = {s.canonical_url: s for s in session.scalars(select(Space)).unique()}
         assert set(spaces) == {f"{base}/s/r1", f"{base}/s/r2", X_SHORT}
         birds = spaces[X_SHORT]
-        assert (birds.kind, birds.title) == ("x", "Birds at dawn")
+        assert (birds.platform, birds.title) == ("x", "Birds at dawn")
         sightings = {
             (s.space.canonical_url, s.page_url, s.anchor_text)
             for s in session.scalars(select(Sighting))
@@ -61,10 +61,11 @@ def test_every_sharing_page_is_a_sighting_and_short_links_record_the_final_url(
             (X_SHORT, f"{base}/", "Birds at dawn"),
         }
         jazz, news = spaces[f"{base}/s/r1"].id, spaces[f"{base}/s/r2"].id
-        assert trending_space_ids(session, window=HOUR, limit=2)[0] == jazz
-        assert share_counts(session, [jazz, news], window=HOUR) == {jazz: 3, news: 1}
-        later = utcnow() + timedelta(hours=2)
-        assert trending_space_ids(session, window=HOUR, now=later) == []
+        assert [space.id for space, _ in trending(session, utcnow(), limit=2)][0] == jazz
+        assert share_counts(session, [jazz, news]) == {jazz: 3, news: 1}
+        # Trending counts the pages that still showed the link within its window.
+        later = utcnow() + TRENDING_WINDOW + timedelta(hours=1)
+        assert trending(session, later) == []
 
 
 def test_conditional_requests_and_rarely_changing_pages_fetched_rarely(

@@ -8,15 +8,15 @@ from collections.abc import Iterator
 import pytest
 from rq import SimpleWorker
 
-from portal.catalog.models import Source
-from portal.catalog.sources import add_source, recrawl_source
-from portal.config import Config
-from portal.services import Services
-from portal.timeutil import utcnow
+from core.catalog.models import Source
+from core.catalog.sources import add_source, recrawl_source
+from core.config import Config
+from core.queues import ALL_QUEUES, CRAWL, enqueue_source_crawl, enqueue_url_crawl, queue
+from core.services import Services
+from core.timeutil import utcnow
 from tests.crawler.sites import Site
 from tests.crawler.test_crawl import ROOM
 from worker import context
-from worker.queues import ALL_QUEUES, CRAWL, enqueue_source_crawl, enqueue_url_crawl, queue
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def test_a_ping_queued_after_scheduled_crawls_is_crawled_first(
 def test_recrawl_makes_a_source_due_now_and_queues_it(
     site: Site, installed: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from portal.cli import main
+    from spaces.cli import main
 
     with installed.catalog.session() as session:
         source = add_source(session, f"{site.url}/", now=utcnow())

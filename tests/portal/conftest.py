@@ -6,8 +6,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from core.services import Services
 from portal.app import create_app
-from portal.services import Services
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from portal.catalog.records import SpaceRecord
-from portal.catalog.service import upsert_space
-from portal.catalog.states import State
-from portal.services import Services
+from core.catalog.records import SpaceRecord
+from core.catalog.spaces import upsert_space
+from core.catalog.states import State
+from core.services import Services
 from tests.support import LoopbackAiohttpServer
 from worker import context
 
@@ -111,13 +111,15 @@ def queued_services(worker_services: Services, redis_client) -> Iterator[Service
     context.reset()
 
 
-def add_space(services: Services, url: str, *, kind: str = "rooms", status_url: str = "") -> int:
+def add_space(
+    services: Services, url: str, *, platform: str = "rooms", status_url: str = ""
+) -> int:
     """Put a live space in the catalog, due for a check now; return its id."""
     # A host handle, because upsert_space reads a new space's state before its first flush
     # (None) unless a host lookup has flushed it; noted for the catalog's owner.
     record = SpaceRecord(
         url=url,
-        kind=kind,
+        platform=platform,
         title="Seeded",
         state=State.LIVE,
         status_url=status_url,

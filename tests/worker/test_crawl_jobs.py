@@ -2,9 +2,9 @@
 
 from sqlalchemy import select
 
-from portal.catalog.models import Source, Space
-from portal.catalog.sources import add_source, pause_source
-from portal.services import Services
+from core.catalog.models import Source, Space
+from core.catalog.sources import add_source, pause_source
+from core.services import Services
 from tests.worker.conftest import StatusServer
 from tests.worker.test_liveness import event_page
 from worker.jobs import crawl_source, crawl_url

@@ -4,13 +4,14 @@ from rq import Queue, SimpleWorker
 from rq.job import JobStatus
 from rq.registry import FinishedJobRegistry
 
-from portal.catalog.models import Source, Space
-from portal.catalog.sources import add_source
-from portal.services import Services
-from portal.timeutil import utcnow
+from core import queues
+from core.catalog.models import Source, Space
+from core.catalog.sources import add_source
+from core.services import Services
+from core.timeutil import utcnow
 from tests.worker.conftest import StatusServer, add_space, room
-from worker import queues
-from worker.jobs import check_spaces, schedule_liveness, schedule_sources
+from worker.jobs import schedule_sources
+from worker.liveness_jobs import check_spaces, schedule_liveness
 
 
 def work(services: Services, *names: str) -> None:

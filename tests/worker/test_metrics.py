@@ -9,15 +9,15 @@ import redis as redis_lib
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import update
 
+from core import metrics, queues
+from core.catalog.freshness import Freshness, freshness
+from core.catalog.models import Space
+from core.redisconn import embedded_redis_url
+from core.services import Services
+from core.timeutil import utcnow
 from portal.app import create_app
-from portal.catalog.freshness import Freshness, freshness
-from portal.catalog.models import Space
 from portal.queries import live_now
-from portal.redisconn import embedded_redis_url
-from portal.services import Services
-from portal.timeutil import utcnow
 from tests.worker.conftest import StatusServer, add_space, room
-from worker import metrics, queues
 from worker.liveness_jobs import check_spaces
 
 

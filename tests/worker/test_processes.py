@@ -18,12 +18,13 @@ from rq.job import Job
 from rq.registry import FinishedJobRegistry, StartedJobRegistry
 from sqlalchemy import select
 
-from portal.catalog.models import Space, SpaceCheck, StateChange
-from portal.redisconn import embedded_redis_url
-from portal.services import Services
-from portal.timeutil import utcnow
+from core import queues
+from core.catalog.models import Space, SpaceCheck, StateChange
+from core.redisconn import embedded_redis_url
+from core.services import Services
+from core.timeutil import utcnow
 from tests.worker.conftest import StatusServer, add_space, room
-from worker import context, queues
+from worker import context
 from worker.liveness_jobs import check_spaces, schedule_liveness
 from worker.run import SCHEDULER_LOCK
 
@@ -86,7 +87,7 @@ def test_two_workers_one_scheduler(fast_services: Services, start_worker) -> Non
     redis = fast_services.redis
     first, second = start_worker(), start_worker()
     wait_for(lambda: redis.get(SCHEDULER_LOCK), 30, "a worker taking the scheduler lock")
-    finished = FinishedJobRegistry(queues.CRAWL_NOW, connection=redis)
+    finished = FinishedJobRegistry(queues.SCHEDULE, connection=redis)
 
     def ticks() -> int:
         jobs = Job.fetch_many(finished.get_job_ids(), connection=redis)

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 import pytest
 from aiohttp import web
 
-from portal.catalog.models import Space
-from portal.services import Services
+from core.catalog.models import Space
+from core.services import Services
 from tests.worker.conftest import add_space
-from worker.jobs import check_spaces
+from worker.liveness_jobs import check_spaces
 
 rooms_app = pytest.importorskip("rooms.app", reason="the room server (rooms.app) is not built yet")
 from rooms.client import create_room, end_room  # noqa: E402
@@ -82,7 +82,7 @@ def test_room_server_status_and_page_follow_a_room_from_live_to_ended(
         status_url=f"{room_server.base}/api/rooms/{room_id}",
     )
     # The same room known only by its page: checked by re-reading the page's metadata.
-    by_page = add_space(worker_services, f"{room_server.base}/s/{room_id}", kind="web")
+    by_page = add_space(worker_services, f"{room_server.base}/s/{room_id}", platform="web")
 
     assert check_spaces([by_status, by_page])["failed"] == 0
     assert state_of(worker_services, by_status) == ("live", 0, 0)

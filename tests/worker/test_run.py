@@ -7,12 +7,13 @@ import time
 import pytest
 from rq import Queue, Worker
 from rq.cron import CronScheduler
+from rq.job import JobStatus
 
-from portal.catalog.models import Space
-from portal.redisconn import embedded_redis_url
-from portal.services import Services
+from core import queues
+from core.catalog.models import Space
+from core.redisconn import embedded_redis_url
+from core.services import Services
 from tests.worker.conftest import StatusServer, add_space, room
-from worker import queues
 from worker.run import SCHEDULER_LOCK, Scheduler, build_cron, run_worker
 
 
@@ -20,9 +21,9 @@ def test_cron_registers_the_periodic_jobs(redis_client) -> None:
     cron = build_cron(redis_client)
     registered = {job.func_name: (job.queue_name, job.interval) for job in cron._cron_jobs}
     assert registered == {
-        "worker.liveness_jobs.schedule_liveness": (queues.CRAWL_NOW, 2),
-        "worker.jobs.schedule_sources": (queues.CRAWL_NOW, 10),
-        "worker.liveness_jobs.prune_space_checks": (queues.CRAWL_NOW, 600),
+        "worker.liveness_jobs.schedule_liveness": (queues.SCHEDULE, 2),
+        "worker.jobs.schedule_sources": (queues.SCHEDULE, 10),
+        "worker.liveness_jobs.prune_space_checks": (queues.SCHEDULE, 600),
     }
 
 
@@ -31,8 +32,8 @@ def test_only_one_scheduler_leads(redis_client) -> None:
     first.tick()
     second.tick()
     assert first.leading and not second.leading
-    crawl_now = Queue(queues.CRAWL_NOW, connection=redis_client)
-    assert sorted(job.func_name for job in crawl_now.jobs) == [
+    ticks = Queue(queues.SCHEDULE, connection=redis_client)
+    assert sorted(job.func_name for job in ticks.jobs) == [
         "worker.jobs.schedule_sources",
         "worker.liveness_jobs.prune_space_checks",
         "worker.liveness_jobs.schedule_liveness",
@@ -40,7 +41,7 @@ def test_only_one_scheduler_leads(redis_client) -> None:
     [seen] = CronScheduler.all(redis_client)
     assert seen.name == first.cron.name and len(seen._cron_jobs) == 3
     first.tick()  # nothing is due again this soon
-    assert len(crawl_now) == 3
+    assert len(ticks) == 3
 
     first.stop()
     assert redis_client.get(SCHEDULER_LOCK) is None
@@ -61,6 +62,16 @@ def test_run_worker_burst_schedules_and_checks(
         assert session.get(Space, space_id).state == "ended"
     assert status_server.requests == ["/api/rooms/a"]
     assert queued_services.redis.get(SCHEDULER_LOCK) is None
+
+
+def test_every_worker_takes_the_schedules_ticks_whatever_its_queues(
+    queued_services: Services,
+) -> None:
+    ticks = queues.queue(queued_services, queues.SCHEDULE)
+    tick = ticks.enqueue("worker.jobs.schedule_sources")
+    run_worker(queued_services.config, [queues.CRAWL], scheduler=False, burst=True)
+    assert tick.get_status(refresh=True) == JobStatus.FINISHED
+    assert len(ticks) == 0
 
 
 @pytest.mark.slow

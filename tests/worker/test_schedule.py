@@ -8,14 +8,14 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select
 
-from portal.catalog.checks import prune_checks, recent_checks, record_observations
-from portal.catalog.models import Space, SpaceCheck, StateChange
-from portal.catalog.records import Observation
-from portal.catalog.schedule import ENDED_RECHECK_S, MAX_BACKOFF_S, SCHEDULED_POLL_S
-from portal.catalog.schedule import next_check_after as after
-from portal.catalog.states import State
-from portal.services import Services
-from portal.timeutil import utcnow
+from core.catalog.checks import prune_checks, recent_checks, record_observations
+from core.catalog.models import Space, SpaceCheck, StateChange
+from core.catalog.records import Observation
+from core.catalog.schedule import ENDED_RECHECK_S, MAX_BACKOFF_S, SCHEDULED_POLL_S
+from core.catalog.schedule import next_check_after as after
+from core.catalog.states import State
+from core.services import Services
+from core.timeutil import utcnow
 from tests.worker.conftest import StatusServer, add_space, room
 from worker.liveness_jobs import check_spaces, lease
 

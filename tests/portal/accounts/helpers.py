@@ -7,8 +7,8 @@ import re
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from core.services import Services
 from portal.accounts.users import create_user
-from portal.services import Services
 
 PASSWORD = "correct horse battery"
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -7,9 +7,9 @@ import io
 import pytest
 from sqlalchemy import select
 
-from portal.catalog.models import User
-from portal.catalog.states import State
-from portal.cli import main
+from core.catalog.models import User
+from core.catalog.states import State
+from spaces.cli import main
 from tests.portal.accounts.helpers import PASSWORD, csrf, make_user, sign_in, token_of
 
 
@@ -140,7 +140,7 @@ def test_sign_in_starts_a_new_session(client, services) -> None:
 
 
 def test_cli_creates_accounts_with_roles(config, services, monkeypatch, capsys) -> None:
-    monkeypatch.setattr("portal.config.Config.from_env", classmethod(lambda cls: config))
+    monkeypatch.setattr("core.config.Config.from_env", classmethod(lambda cls: config))
     monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
     code = main(["user", "create", "Boss@Example.org", "--admin", "--host", "--password-stdin"])
     assert code == 0

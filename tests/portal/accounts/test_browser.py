@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from portal.catalog.models import Space
-from portal.catalog.records import Observation, SpaceRecord
-from portal.catalog.service import record_observation, upsert_space
-from portal.catalog.states import State
+from core.catalog.models import Space
+from core.catalog.records import Observation, SpaceRecord
+from core.catalog.spaces import record_observation, upsert_space
+from core.catalog.states import State
 from tests.browser import launch_chromium, serve
 from tests.portal.views.conftest import ROOMS
 
@@ -21,7 +21,7 @@ def test_sign_up_follow_and_see_the_host_go_live(app, services) -> None:
             session,
             SpaceRecord(
                 url=url,
-                kind="rooms",
+                platform="rooms",
                 title="Night jazz",
                 state=State.SCHEDULED,
                 host_handle="ella",
@@ -52,7 +52,7 @@ def test_sign_up_follow_and_see_the_host_go_live(app, services) -> None:
         # The host goes live, as a liveness check would record it.
         with services.catalog.session() as session:
             space = upsert_space(
-                session, SpaceRecord(url=url, kind="rooms", state=State.LIVE, listener_count=8)
+                session, SpaceRecord(url=url, platform="rooms", state=State.LIVE, listener_count=8)
             )
             session.flush()
             space = session.get(Space, space.id)

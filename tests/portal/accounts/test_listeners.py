@@ -7,11 +7,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from portal.catalog.models import Notification, Report, SavedSearch, Space
-from portal.catalog.records import Observation
-from portal.catalog.service import record_observation
-from portal.catalog.states import State
-from portal.listeners.notify import notify_went_live
+from core.catalog.models import Notification, Report, SavedSearch, Space
+from core.catalog.notifications import notify_went_live
+from core.catalog.records import Observation
+from core.catalog.spaces import record_observation
+from core.catalog.states import State
 from tests.portal.accounts.helpers import csrf, make_user, sign_in
 
 
@@ -94,7 +94,7 @@ def test_reminder_notifies_when_it_starts_and_when_live(client, services, member
 
 
 def _now():
-    from portal.timeutil import utcnow
+    from core.timeutil import utcnow
 
     return utcnow()
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from portal.catalog.curation import is_banned_domain
-from portal.catalog.models import AuditEntry, Sighting
-from portal.catalog.records import SpaceRecord
-from portal.catalog.service import upsert_space
+from core.catalog.curation import is_banned_domain
+from core.catalog.models import AuditEntry, Sighting
+from core.catalog.records import SpaceRecord
+from core.catalog.spaces import upsert_space
 from tests.portal.hosting.conftest import sign_in
 
 
@@ -98,7 +98,7 @@ def test_a_reason_is_required(client, make_user, make_space) -> None:
 
 def test_title_override_survives_crawls(client, make_user, make_space, services) -> None:
     space = make_space(
-        title="speling mistake", topics=["a"], url="https://x.com/i/spaces/42", kind="x"
+        title="speling mistake", topics=["a"], url="https://x.com/i/spaces/42", platform="x"
     )
     token = _admin(client, make_user)
     _act(client, token, "edit", id=space, title="Spelling fixed", topics="b, c")
@@ -107,7 +107,7 @@ def test_title_override_survives_crawls(client, make_user, make_space, services)
             session,
             SpaceRecord(
                 url="https://x.com/i/spaces/42",
-                kind="x",
+                platform="x",
                 title="speling mistake again",
                 topics=["z"],
             ),
@@ -120,8 +120,10 @@ def test_title_override_survives_crawls(client, make_user, make_space, services)
 def test_banning_a_domain_hides_its_spaces_and_new_ones(
     client, make_user, make_space, services, now
 ) -> None:
-    bad = make_space(kind="web", url="https://spam.example/s/1", title="Spammy", checked=now)
-    good = make_space(kind="web", url="https://fine.example/s/1", title="Spammy too", checked=now)
+    bad = make_space(platform="web", url="https://spam.example/s/1", title="Spammy", checked=now)
+    good = make_space(
+        platform="web", url="https://fine.example/s/1", title="Spammy too", checked=now
+    )
     token = _admin(client, make_user)
     _act(client, token, "ban domain", domain="spam.example")
     assert _found(client, "spammy") == [good]
@@ -202,10 +204,10 @@ def test_sources_add_pause_remove_and_undo(client, make_user, services) -> None:
 
 
 def test_reindex_is_queued_on_the_crawl_queue(client, make_user, services) -> None:
-    from worker.queues import CRAWL, queue
+    from core.queues import CRAWL, queue
 
     token = _admin(client, make_user)
     client.post("/admin/operations/reindex", data={"csrf_token": token, "reason": "drift"})
     [job] = queue(services, CRAWL).get_jobs()
-    assert job.func_name == "portal.admin.jobs.reindex"
+    assert job.func_name == "worker.jobs.reindex_search"
     assert _entries(services)[-1].action == "reindex"

@@ -8,7 +8,7 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from portal.catalog.states import State
+from core.catalog.states import State
 from tests.portal.views.conftest import ROOMS
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -64,7 +64,7 @@ def test_oembed_of_our_own_room_embeds_the_player(client, make_space) -> None:
 
 
 def test_oembed_of_a_space_elsewhere_is_a_card(client, make_space) -> None:
-    space = make_space(kind="x", title="X <talk>", host_name="Zed & co")
+    space = make_space(platform="x", title="X <talk>", host_name="Zed & co")
     body = _oembed(client, f"http://portal.test/spaces/{space}").get_json()
     assert "<iframe" not in body["html"]
     assert "X &lt;talk&gt;" in body["html"] and "Zed &amp; co" in body["html"]

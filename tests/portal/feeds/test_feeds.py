@@ -7,7 +7,7 @@ from xml.etree import ElementTree as ET
 
 import icalendar
 
-from portal.catalog.states import State
+from core.catalog.states import State
 
 A = "{http://www.w3.org/2005/Atom}"
 NASTY = 'Tea & <script>alert("x")</script> \x01talk'

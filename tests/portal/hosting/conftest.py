@@ -10,10 +10,10 @@ from urllib.parse import quote
 import pytest
 from flask.testing import FlaskClient
 
+from core.catalog.models import User
+from core.config import Config
+from core.services import Services
 from portal.accounts.users import auth_stamp, create_user
-from portal.catalog.models import User
-from portal.config import Config
-from portal.services import Services
 from tests.browser import serve
 from tests.portal.accounts.helpers import PASSWORD
 from tests.portal.views.conftest import make_space, now

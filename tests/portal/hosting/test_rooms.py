@@ -9,7 +9,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 from sqlalchemy import select
 
-from portal.catalog.models import HostedRoom
+from core.catalog.models import HostedRoom
 from portal.hosting.roomserver import HostingRefused, host_token
 from rooms.tokens import verify_token
 from tests.portal.hosting.conftest import SECRET, sign_in

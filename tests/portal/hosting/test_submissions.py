@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from portal.catalog.models import HostClaim, SpaceCheck, Submission
-from portal.config import Config
+from core.catalog.models import HostClaim, SpaceCheck, Submission
+from core.config import Config
 from tests.portal.hosting.conftest import sign_in
 
 URL = "https://x.com/i/spaces/1ZkJzbdvLgRJv"
@@ -25,7 +25,7 @@ def _post(client, token: str | None, body) -> object:
 
 
 def test_a_host_submission_is_crawled_at_once_and_recorded(client, make_user, services) -> None:
-    from worker.queues import CRAWL_NOW, queue
+    from core.queues import CRAWL_NOW, queue
 
     user = make_user(is_host=True)
     token = sign_in(client, user)

@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from core.catalog.records import SpaceRecord
+from core.catalog.spaces import upsert_space
+from core.catalog.states import State
+from core.config import Config
+from core.services import Services, build_services
 from portal.app import create_app
-from portal.catalog.records import SpaceRecord
-from portal.catalog.service import upsert_space
-from portal.catalog.states import State
-from portal.config import Config
-from portal.services import Services, build_services
 
 #: Long enough that only an index change, never expiry, can explain a fresh answer.
 TTL_S = 300
@@ -32,7 +32,7 @@ def make_space(services: Services) -> Callable[..., int]:
 
     def make(title: str, **fields: Any) -> int:
         fields.setdefault("state", State.LIVE)
-        fields.setdefault("kind", "rooms")
+        fields.setdefault("platform", "rooms")
         fields.setdefault("host_handle", "cachehost")
         url = f"http://rooms.test/s/{title.replace(' ', '-')}"
         with services.catalog.session() as session:

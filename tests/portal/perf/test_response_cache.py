@@ -7,11 +7,11 @@ import time
 import redis
 from flask.testing import FlaskClient
 
-from portal.catalog.models import Space
-from portal.catalog.records import Observation
-from portal.catalog.service import record_observation
-from portal.catalog.states import State
-from portal.services import Services, build_services
+from core.catalog.models import Space
+from core.catalog.records import Observation
+from core.catalog.spaces import record_observation
+from core.catalog.states import State
+from core.services import Services, build_services
 from tests.portal.perf.conftest import SHORT_TTL_S
 
 SEARCH = "/search?q=zebra"

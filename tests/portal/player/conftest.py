@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
+from core.catalog.records import SpaceRecord
+from core.catalog.spaces import upsert_space
+from core.catalog.states import State
+from core.config import Config
+from core.services import Services
 from portal.app import create_app
-from portal.catalog.records import SpaceRecord
-from portal.catalog.service import upsert_space
-from portal.catalog.states import State
-from portal.config import Config
-from portal.services import Services
 from rooms.client import create_room, join_host
 from tests.browser import serve
 from tests.conftest import make_services
@@ -71,7 +71,7 @@ def stack(data_dir: Path, sqlite_url: str) -> Iterator[Stack]:
                     session,
                     SpaceRecord(
                         url=f"{rooms.url}/s/{room['id']}",
-                        kind="rooms",
+                        platform="rooms",
                         title=title,
                         state=State.LIVE,
                         host_handle="alice",

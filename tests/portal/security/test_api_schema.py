@@ -7,7 +7,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from portal.catalog.states import State
+from core.catalog.states import State
 
 # Loaded in-process through WSGI; a few dozen examples per operation keeps this quick.
 # Every check runs but "schema-valid data is accepted": a URL such as "http://" fits

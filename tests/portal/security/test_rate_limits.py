@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 
+from core.services import build_services
 from portal.app import create_app
-from portal.services import build_services
 from tests.portal.accounts.helpers import csrf, make_user, sign_in
 
 LIMITS = {

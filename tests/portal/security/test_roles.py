@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from portal.catalog.models import User
+from core.catalog.models import User
 from tests.portal.accounts.helpers import csrf, make_user, sign_in
 from tests.portal.security.routes import Route, routes
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from core.config import Config
 from portal.app import create_app
-from portal.config import Config
 from tests.portal.accounts.helpers import csrf, make_user, sign_in
 
 

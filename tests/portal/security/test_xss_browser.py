@@ -7,11 +7,12 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import select
 
-from portal.catalog.models import Space, User
-from portal.catalog.records import Observation
-from portal.catalog.service import record_observation
-from portal.catalog.states import State
-from portal.listeners import follows, reminders, searches
+from core.catalog import follows, reminders
+from core.catalog import saved_searches as searches
+from core.catalog.models import Space, User
+from core.catalog.records import Observation
+from core.catalog.spaces import record_observation
+from core.catalog.states import State
 from portal.listeners.reports import file_report
 from tests.browser import launch_chromium, serve
 from tests.portal.accounts.helpers import PASSWORD, make_user, sign_in

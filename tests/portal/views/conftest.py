@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from portal.catalog.models import Space
-from portal.catalog.records import Observation, SpaceRecord
-from portal.catalog.service import record_observation, record_sighting, upsert_space
-from portal.catalog.states import State
-from portal.config import Config
-from portal.services import Services
-from portal.timeutil import utcnow
+from core.catalog.models import Space
+from core.catalog.records import Observation, SpaceRecord
+from core.catalog.spaces import record_observation, record_sighting, upsert_space
+from core.catalog.states import State
+from core.config import Config
+from core.services import Services
+from core.timeutil import utcnow
 
 ROOMS = "http://rooms.test:8100"
 
@@ -46,9 +46,9 @@ def make_space(services: Services) -> MakeSpace:
         **fields: Any,
     ) -> int:
         n = next(counter)
-        fields.setdefault("kind", "rooms")
+        fields.setdefault("platform", "rooms")
         default_url = (
-            f"{ROOMS}/s/r{n}" if fields["kind"] == "rooms" else f"https://x.com/i/spaces/1{n}"
+            f"{ROOMS}/s/r{n}" if fields["platform"] == "rooms" else f"https://x.com/i/spaces/1{n}"
         )
         fields.setdefault("url", default_url)
         fields.setdefault("title", f"Space number {n}")

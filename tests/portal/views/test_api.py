@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from portal.catalog.states import State
+from core.catalog.states import State
 from tests.portal.views.conftest import ROOMS
 
 SPACE_KEYS = [

@@ -53,7 +53,7 @@ def test_typeahead_is_a_keyboard_combobox(base_url, make_space, now) -> None:
 
 
 def test_space_page_scripts_run_under_the_csp(base_url, make_space, now) -> None:
-    space_id = make_space(kind="x", title="On X", checked=now)
+    space_id = make_space(platform="x", title="On X", checked=now)
     with launch_chromium() as browser:
         page = browser.new_page()
         problems: list[str] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from portal.catalog.states import State
+from core.catalog.states import State
 from tests.portal.views.conftest import ROOMS
 
 
@@ -99,7 +99,7 @@ def test_space_page_embeds_our_player(client, make_space, now) -> None:
 
 
 def test_space_page_links_out_for_other_platforms(client, make_space) -> None:
-    x_space = make_space(kind="x", title="On X", player_url="")
+    x_space = make_space(platform="x", title="On X", player_url="")
     elsewhere = make_space(
         url="http://other.test/s/1", title="Elsewhere", player_url="http://other.test/s/1/embed"
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from portal.config import Config
+from core.config import Config
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def test_ping_is_rate_limited_per_client(client) -> None:
 
 
 def test_valid_ping_queues_a_crawl(client, services) -> None:
-    queues = pytest.importorskip("worker.queues")
+    queues = pytest.importorskip("core.queues")
     url = "http://rooms.test/s/abc"
     response = client.post("/api/v1/ping", json={"url": url})
     assert response.status_code == 202

@@ -7,7 +7,7 @@ from html import unescape
 
 import pytest
 
-from portal.catalog.states import State
+from core.catalog.states import State
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""Benchmarks: load generators, peers and fake servers; run by `spaces bench`."""

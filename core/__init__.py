@@ -1,0 +1,1 @@
+"""What every part stands on: configuration, connections, the catalog, search, platforms."""

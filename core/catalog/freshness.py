@@ -1,0 +1,49 @@
+"""How far to trust what the catalog says about a space: fresh, unverified or stale."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ColumnElement, func
+
+from core.catalog.models import Space
+from core.catalog.states import State
+
+#: Consecutive failed checks after which a live space shows as unverified.
+UNVERIFIED_AFTER_FAILURES = 3
+#: Intervals without a successful check after which "live" is no longer believed.
+STALE_AFTER_INTERVALS = 3
+
+
+class Freshness(StrEnum):
+    FRESH = "fresh"  # the last checks answered
+    UNVERIFIED = "unverified"  # the last few checks failed; the state may be out of date
+    STALE = "stale"  # live, but not confirmed for too long: leave it out of "live now"
+
+
+def trusted_at(space: Any) -> datetime | None:
+    """Return when `space`'s state was last confirmed: checked, or else written by a crawl."""
+    return space.last_verified_at or space.updated_at
+
+
+def trusted_at_column() -> ColumnElement[datetime]:
+    """Return `trusted_at` as a SQL expression over the spaces table."""
+    return func.coalesce(Space.last_verified_at, Space.updated_at)
+
+
+def freshness(space: Any, now: datetime, interval_s: float) -> Freshness:
+    """Say how far to trust `space`'s state at `now`, given the live check interval."""
+    if State(space.state) == State.LIVE:
+        confirmed = trusted_at(space)
+        if confirmed is None or confirmed < verified_since(now, interval_s):
+            return Freshness.STALE
+    if (space.check_failures or 0) >= UNVERIFIED_AFTER_FAILURES:
+        return Freshness.UNVERIFIED
+    return Freshness.FRESH
+
+
+def verified_since(now: datetime, interval_s: float) -> datetime:
+    """Return the oldest confirmation time that still counts a live space as live now."""
+    return now - timedelta(seconds=STALE_AFTER_INTERVALS * interval_s)

@@ -1,0 +1,213 @@
+"""Deliver in-app notifications when spaces go live or reminders come due.
+
+The catalog knows nothing of listeners: `LiveNotifier` is an after-commit hook that
+receives the ids a commit changed, like the search index sync does. Unique keys on
+announcements, hits and notifications make every delivery happen at most once, even
+when two processes see the same space go live.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from core.catalog.db import Catalog
+from core.catalog.follows import followers_of
+from core.catalog.models import (
+    LiveAnnouncement,
+    Notification,
+    Reminder,
+    SavedSearch,
+    SavedSearchHit,
+    Space,
+    StateChange,
+)
+from core.catalog.saved_searches import matches, space_words
+from core.catalog.states import State
+from core.timeutil import isoformat
+
+log = logging.getLogger(__name__)
+
+STALE_START = timedelta(hours=2)
+
+
+def _title(space: Space) -> str:
+    return (space.title or "Untitled space")[:300]
+
+
+def _host(space: Space) -> str:
+    host = space.host
+    return (host.name or host.handle) if host is not None else "A host"
+
+
+def _add(session: Session, user_id: int, kind: str, space: Space, text: str, dedupe: str) -> None:
+    exists = session.scalar(
+        select(func.count(Notification.id)).where(
+            Notification.user_id == user_id,
+            Notification.kind == kind,
+            Notification.space_id == space.id,
+            Notification.dedupe == dedupe,
+        )
+    )
+    if not exists:
+        session.add(
+            Notification(
+                user_id=user_id, kind=kind, space_id=space.id, dedupe=dedupe, text=text[:500]
+            )
+        )
+
+
+def _newly_live(session: Session, space_ids: Iterable[int]) -> list[tuple[Space, datetime | None]]:
+    """Return the live spaces among `space_ids` whose live period was not announced yet."""
+    spaces = session.scalars(
+        select(Space).where(
+            Space.id.in_(list(space_ids)), Space.state == State.LIVE, Space.hidden.is_(False)
+        )
+    ).unique()
+    fresh = []
+    for space in spaces:
+        since = _live_since(session, space)
+        seen = session.get(LiveAnnouncement, space.id)
+        if seen is not None and seen.live_since == since:
+            continue
+        if seen is None:
+            session.add(LiveAnnouncement(space_id=space.id, live_since=since))
+        else:
+            seen.live_since = since
+        fresh.append((space, since))
+    return fresh
+
+
+def _live_since(session: Session, space: Space) -> datetime | None:
+    """Return when the current live period began: the last change to live.
+
+    Not `started_at`: a crawl may correct that while the space stays live, and that
+    must not announce it again.
+    """
+    at = session.scalar(
+        select(func.max(StateChange.at)).where(
+            StateChange.space_id == space.id, StateChange.to_state == State.LIVE
+        )
+    )
+    return at or space.started_at
+
+
+def notify_went_live(session: Session, space_ids: Iterable[int]) -> int:
+    """Notify reminders, followers and saved searches of spaces that just went live."""
+    spaces = _newly_live(session, space_ids)
+    if not spaces:
+        return 0
+    searches = list(session.scalars(select(SavedSearch)))
+    for space, since in spaces:
+        period = isoformat(since) if since else ""
+        # One notice per person per event: a reminder says it best, then a follow.
+        told: set[int] = set()
+        for reminder in session.scalars(select(Reminder).where(Reminder.space_id == space.id)):
+            text = f"{_host(space)} is live now: {_title(space)}"
+            _add(session, reminder.user_id, "reminder", space, text, "")
+            told.add(reminder.user_id)
+        if space.host is not None:
+            for user_id in set(followers_of(session, space.host.handle)) - told:
+                text = f"{_host(space)}, whom you follow, is live: {_title(space)}"
+                _add(session, user_id, "follow", space, text, period)
+                told.add(user_id)
+        words = space_words(space)
+        for search in searches:
+            if not matches(search, space, words) or _was_hit(session, search.id, space.id):
+                continue
+            # The hit feeds the search's Atom feed even when its owner was told already.
+            session.add(SavedSearchHit(search_id=search.id, space_id=space.id))
+            if search.user_id not in told:
+                text = f"Live now for your alert “{search.query or search.topic}”: {_title(space)}"
+                _add(session, search.user_id, "search", space, text, str(search.id))
+                told.add(search.user_id)
+    return len(spaces)
+
+
+def _was_hit(session: Session, search_id: int, space_id: int) -> bool:
+    found = session.scalar(
+        select(func.count(SavedSearchHit.id)).where(
+            SavedSearchHit.search_id == search_id, SavedSearchHit.space_id == space_id
+        )
+    )
+    return bool(found)
+
+
+def deliver_starting(session: Session, now: datetime, user_id: int | None = None) -> int:
+    """Notify reminders whose scheduled space's start time has come; return how many."""
+    query = (
+        select(Reminder, Space)
+        .join(Space, Reminder.space_id == Space.id)
+        .where(
+            Reminder.notified_at.is_(None),
+            Space.scheduled_start.is_not(None),
+            Space.scheduled_start <= now,
+            Space.hidden.is_(False),
+        )
+    )
+    if user_id is not None:
+        query = query.where(Reminder.user_id == user_id)
+    count = 0
+    for reminder, space in session.execute(query).unique():
+        reminder.notified_at = now
+        # A start long past that never went live is news to no one; retire it quietly.
+        stale = space.scheduled_start is not None and now - space.scheduled_start > STALE_START
+        if space.state == State.SCHEDULED and not stale:
+            text = f"Starting now: {_title(space)} with {_host(space)}"
+            _add(session, reminder.user_id, "starting", space, text, "")
+            count += 1
+    return count
+
+
+def unread_count(session: Session, user_id: int) -> int:
+    """Return how many notifications the user has not read."""
+    return (
+        session.scalar(
+            select(func.count(Notification.id)).where(
+                Notification.user_id == user_id, Notification.read_at.is_(None)
+            )
+        )
+        or 0
+    )
+
+
+def recent(session: Session, user_id: int, limit: int = 100) -> list[Notification]:
+    """Return the user's notifications, newest first."""
+    rows = session.scalars(
+        select(Notification)
+        .where(Notification.user_id == user_id)
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+        .limit(limit)
+    )
+    return list(rows)
+
+
+def mark_all_read(session: Session, user_id: int, now: datetime) -> None:
+    """Mark every notification of the user as read."""
+    session.execute(
+        update(Notification)
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        .values(read_at=now)
+    )
+
+
+class LiveNotifier:
+    """After-commit hook: announce spaces of a commit that went live."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+
+    def __call__(self, space_ids: set[int]) -> None:
+        with self.catalog.session() as session:
+            count = notify_went_live(session, space_ids)
+        if count:
+            log.info("announced %d spaces that went live", count)
+
+
+def install(catalog: Catalog) -> None:
+    """Register the live notifier on `catalog`'s commits."""
+    catalog.on_commit(LiveNotifier(catalog))

@@ -1,0 +1,1 @@
+"""Read untrusted pages: clean text, canonical URLs, language, and event metadata."""

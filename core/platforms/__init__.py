@@ -1,0 +1,1 @@
+"""One module per kind of space, behind one interface; the registry of them all."""

@@ -1,0 +1,174 @@
+"""The worker's queues, and enqueueing that runs the same work once however often it is asked.
+
+Every part enqueues jobs here, by the dotted name of the worker's function (RQ imports
+it in the worker process), so nothing but the worker imports the worker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from rq import Queue
+from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.job import Job, JobStatus
+
+if TYPE_CHECKING:  # the services are only passed through; importing them loads SQLAlchemy
+    from core.services import Services
+
+log = logging.getLogger(__name__)
+
+SCHEDULE = "schedule"  # the periodic schedule's ticks: every worker takes these first
+CRAWL_NOW = "crawl-now"  # pings and host submissions: ahead of scheduled work
+LIVENESS = "liveness"
+CRAWL = "crawl"  # scheduled crawls of sources, and admin jobs such as a reindex
+#: The order a worker takes jobs in when it serves every queue.
+ALL_QUEUES = (SCHEDULE, CRAWL_NOW, LIVENESS, CRAWL)
+
+#: The worker's jobs, by dotted name.
+CRAWL_URL_JOB = "worker.jobs.crawl_url"
+CRAWL_SOURCE_JOB = "worker.jobs.crawl_source"
+CHECK_SPACES_JOB = "worker.liveness_jobs.check_spaces"
+REINDEX_JOB = "worker.jobs.reindex_search"
+
+REINDEX_TIMEOUT_S = 3600
+
+CRAWL_TIMEOUT_S = 900
+LIVENESS_TIMEOUT_S = 120
+SCHEDULE_TIMEOUT_S = 60
+RESULT_TTL_S = 600
+FAILURE_TTL_S = 86_400
+
+# Statuses in which a job with our id is still to run: asking again must not add another.
+_PENDING = frozenset(
+    {
+        JobStatus.CREATED,
+        JobStatus.QUEUED,
+        JobStatus.DEFERRED,
+        JobStatus.SCHEDULED,
+        JobStatus.RATE_LIMITED,
+        JobStatus.READY_TO_ENQUEUE,
+    }
+)
+
+
+def queue(services: Services, name: str) -> Queue:
+    """Return the RQ queue called `name` on the services' Redis."""
+    if name not in ALL_QUEUES:
+        raise ValueError(f"unknown queue {name!r}; the worker serves {', '.join(ALL_QUEUES)}")
+    return Queue(name, connection=services.redis)
+
+
+def digest(text: str) -> str:
+    """Return a short stable fingerprint of `text` for use in job ids."""
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def enqueue_once(
+    q: Queue,
+    func: str,
+    args: Sequence[Any],
+    job_id: str,
+    *,
+    timeout: int,
+    again_while_running: bool = False,
+    description: str = "",
+) -> Job | None:
+    """Enqueue the job named `func` with `args` as `job_id` unless it is still pending.
+
+    Return the new job, or None when one with that id is pending already.
+
+    A job that is running counts as pending too, unless `again_while_running`: then one
+    follow-up may wait behind it (what it is working on may have changed meanwhile).
+    """
+    ids = [job_id, f"{job_id}-next"] if again_while_running else [job_id]
+    for candidate in ids:
+        # Twice: once as asked, once more after clearing a finished job's leftover record.
+        for _attempt in range(2):
+            try:
+                return q.enqueue_call(
+                    func,
+                    args=tuple(args),
+                    job_id=candidate,
+                    unique=True,  # atomic in Redis: concurrent callers cannot both win
+                    timeout=timeout,
+                    result_ttl=RESULT_TTL_S,
+                    failure_ttl=FAILURE_TTL_S,
+                    description=description or None,
+                )
+            except DuplicateJobError:
+                status = _status(q, candidate)
+            if status in _PENDING:
+                return None
+            if status == JobStatus.STARTED:
+                break  # try the follow-up id, if there is one
+            if status is not None:
+                # Done (finished, failed, stopped): its record must not block new work.
+                _delete(q, candidate)
+    return None
+
+
+def _status(q: Queue, job_id: str) -> JobStatus | None:
+    try:
+        return Job.fetch(job_id, connection=q.connection).get_status(refresh=False)
+    except NoSuchJobError:
+        return None
+
+
+def _delete(q: Queue, job_id: str) -> None:
+    with contextlib.suppress(NoSuchJobError):
+        Job.fetch(job_id, connection=q.connection).delete()
+
+
+def enqueue_url_crawl(services: Services, url: str, *, reason: str) -> Job | None:
+    """Queue a crawl of one URL ahead of scheduled work; None if it is already queued."""
+    job = enqueue_once(
+        queue(services, CRAWL_NOW),
+        CRAWL_URL_JOB,
+        [url],
+        f"crawl-url-{digest(url)}",
+        timeout=CRAWL_TIMEOUT_S,
+        again_while_running=True,
+        description=f"crawl {url[:200]} ({reason[:60]})",
+    )
+    log.info("crawl of %s (%s): %s", url, reason, "queued" if job else "already queued")
+    return job
+
+
+def enqueue_source_crawl(services: Services, source_id: int) -> Job | None:
+    """Queue a scheduled crawl of source `source_id`; None if one is queued or running."""
+    return enqueue_once(
+        queue(services, CRAWL),
+        CRAWL_SOURCE_JOB,
+        [source_id],
+        f"crawl-source-{source_id}",
+        timeout=CRAWL_TIMEOUT_S,
+    )
+
+
+def enqueue_liveness_batch(services: Services, space_ids: Sequence[int]) -> Job | None:
+    """Queue one liveness batch; the same ids queued again while pending run once.
+
+    A batch whose job still shows as started may have lost its worker (kill -9): its
+    record stays "started" until RQ's cleanup, so one follow-up may queue behind it.
+    A follow-up whose spaces were checked meanwhile skips them.
+    """
+    ids = sorted(set(space_ids))
+    return enqueue_once(
+        queue(services, LIVENESS),
+        CHECK_SPACES_JOB,
+        [ids],
+        f"liveness-{digest(','.join(map(str, ids)))}",
+        timeout=LIVENESS_TIMEOUT_S,
+        again_while_running=True,
+    )
+
+
+def enqueue_reindex(services: Services) -> Job | None:
+    """Queue a rebuild of the search index; None if one is already queued or running."""
+    return enqueue_once(
+        queue(services, CRAWL), REINDEX_JOB, [], "admin-reindex", timeout=REINDEX_TIMEOUT_S
+    )

@@ -1,5 +1,0 @@
-"""The catalog: spaces, hosts, sightings, sources and their history."""
-
-# Admins' overrides and bans hold for every writer of the catalog: the flush hook that
-# keeps them is registered wherever the catalog is imported.
-from portal.catalog import curation as _curation  # noqa: E402, F401

@@ -1,0 +1,1 @@
+"""Hosting: opening rooms on the room server, promoting spaces, the host dashboard."""

@@ -1,0 +1,1 @@
+"""The `spaces` command: the CLI, the `up` supervisor, the demo and the benchmark runner."""

@@ -1,0 +1,263 @@
+"""Run the parts as child processes and stop them all cleanly (`spaces up` and friends)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from types import TracebackType
+from urllib.parse import urlsplit
+
+from core.config import Config
+from core.queues import CRAWL, CRAWL_NOW, LIVENESS
+from core.redisconn import close, embedded_redis, embedded_redis_url
+
+log = logging.getLogger("spaces.up")
+
+STOP_TIMEOUT_S = 10.0
+READY_TIMEOUT_S = 60.0
+#: Parts whose end does not stop the others.
+OPTIONAL = frozenset({"demo"})
+
+
+def portal_worker_flags(cores: int | None = None) -> list[str]:
+    """Return gunicorn's worker flags for the portal: a process per core, and then some.
+
+    Rendering and ranking are CPU-bound Python, which threads cannot run in parallel
+    (one interpreter lock per process), so throughput comes from processes. Two per
+    core keep the cores busy while another waits on SQLite or Redis; two threads each
+    let a process take a second request during such a wait without another copy of
+    the app in memory.
+    """
+    workers = 2 * (cores or os.cpu_count() or 1)
+    return ["--workers", str(workers), "--threads", "2", "--worker-class", "gthread"]
+
+
+class ChildFailed(RuntimeError):
+    """A part stopped on its own; the message names it and its exit code."""
+
+
+class Stack:
+    """Own the child processes of one machine's parts and the embedded Redis server."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.children: dict[str, subprocess.Popen[bytes]] = {}
+        self._redis = None
+
+    def __enter__(self) -> Stack:
+        self.config.data_dir.mkdir(parents=True, exist_ok=True)
+        if not self.config.redis_url:
+            self._redis = embedded_redis(self.config.data_dir)
+            self.config = self.config.with_(redis_url=embedded_redis_url(self._redis))
+            log.info("embedded Redis at %s", self.config.redis_url)
+        self._previous = {
+            sig: signal.signal(sig, _raise_interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)
+        }
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        if self._redis is not None:
+            close(self._redis)
+            self._redis = None
+
+    # -- preparing ---------------------------------------------------------------------
+    def prepare_catalog(self) -> None:
+        """Apply migrations and create the search index if missing."""
+        from core.catalog.migrate import upgrade  # the catalog: SQLAlchemy, slow to load
+        from core.services import build_services
+
+        upgrade(self.config.database_url)
+        services = build_services(self.config)
+        try:
+            services.search.ensure()
+        finally:
+            services.close()
+
+    def add_sources(self, urls: list[str], interval_s: int) -> None:
+        """Register crawl sources (idempotent)."""
+        from core.catalog.sources import add_source  # the catalog: SQLAlchemy, slow to load
+        from core.services import build_services
+
+        services = build_services(self.config)
+        try:
+            with services.catalog.session() as session:
+                for url in urls:
+                    add_source(session, url, kind="directory", interval_s=interval_s, depth=1)
+        finally:
+            services.close()
+
+    # -- starting children -------------------------------------------------------------
+    def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
+        env = {**os.environ, **self.config.child_env(), "PYTHONUNBUFFERED": "1"}
+        # Each child leads its own process group, so stopping it also stops what it
+        # started (gunicorn workers, crawl subprocesses) and Ctrl-C reaches only us.
+        child = subprocess.Popen(argv, env=env, start_new_session=True)
+        self.children[name] = child
+        log.info("started %s (pid %d)", name, child.pid)
+        return child
+
+    def start_portal(self, host: str, port: int) -> None:
+        self._spawn(
+            "portal",
+            [
+                sys.executable, "-m", "gunicorn", *portal_worker_flags(),
+                "--bind", f"{host}:{port}",
+                "--graceful-timeout", "5",
+                "--log-level", "warning",
+                "portal.wsgi:app",
+            ],
+        )  # fmt: skip
+        wait_http(f"http://{_dial(host)}:{port}/api/v1/spaces?per_page=1", self.children["portal"])
+
+    def start_rooms(self, host: str, port: int) -> None:
+        child = self._spawn(
+            "rooms", [sys.executable, "-m", "rooms", "--host", host, "--port", str(port)]
+        )
+        wait_http(f"http://{_dial(host)}:{port}/rooms.atom", child)
+
+    def start_worker(
+        self, *, queues: list[str] | None = None, scheduler: bool = True, name: str = "worker"
+    ) -> None:
+        argv = [sys.executable, "-m", "worker"]
+        if queues:
+            argv += ["--queues", *queues]
+        if not scheduler:
+            argv.append("--no-scheduler")
+        self._spawn(name, argv)
+
+    def start_demo(self) -> None:
+        self._spawn("demo", [sys.executable, "-m", "spaces.demo"])
+
+    # -- running and stopping ----------------------------------------------------------
+    def wait(self) -> int:
+        """Block until Ctrl-C or until a part stops on its own; return an exit code."""
+        try:
+            while True:
+                for name, child in list(self.children.items()):
+                    code = child.poll()
+                    if code is None:
+                        continue
+                    if name in OPTIONAL:
+                        # The demo host leaves when its room ends; the rest carries on.
+                        log.info("%s finished (exit code %s)", name, code)
+                        del self.children[name]
+                        continue
+                    log.error("%s stopped unexpectedly (exit code %s); stopping all", name, code)
+                    return code or 1
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            print("\nStopping…", file=sys.stderr)
+            return 0
+
+    def stop(self) -> None:
+        """Stop every child (the demo first, so its room ends cleanly), then wait for them."""
+        order = sorted(
+            self.children, key=lambda n: {"demo": 0, "worker": 1, "crawler": 1}.get(n, 2)
+        )
+        for name in order:
+            child = self.children[name]
+            if child.poll() is None:
+                _signal_group(child, signal.SIGTERM)
+                if name == "demo":
+                    _wait_quietly(child, STOP_TIMEOUT_S)
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        for name in order:
+            child = self.children[name]
+            if not _wait_quietly(child, max(0.1, deadline - time.monotonic())):
+                log.warning("%s did not stop in %.0f s; killing it", name, STOP_TIMEOUT_S)
+                _signal_group(child, signal.SIGKILL)
+                child.wait()
+            else:
+                # Whatever it started and left behind in its group goes too.
+                _signal_group(child, signal.SIGKILL)
+        self.children.clear()
+
+
+def run_up(config: Config, *, port: int, rooms_port: int, host: str = "127.0.0.1") -> int:
+    """Run portal, room server, worker with scheduler and a demo room; stop on Ctrl-C."""
+    dial = _dial(host)
+    defaults = Config.rooms_url, Config.portal_url
+    changes: dict[str, object] = {}
+    if config.rooms_url == defaults[0]:
+        changes["rooms_url"] = f"http://{dial}:{rooms_port}"
+    if config.portal_url == defaults[1]:
+        changes["portal_url"] = f"http://{dial}:{port}"
+    config = config.with_(**changes)
+    rooms_host = urlsplit(config.rooms_url).hostname or dial
+    if rooms_host not in config.crawl_allow:
+        # Our own room server is on this machine: let the crawler read it.
+        config = config.with_(crawl_allow=(*config.crawl_allow, rooms_host))
+    with Stack(config) as stack:
+        stack.prepare_catalog()
+        stack.add_sources([f"{config.rooms_url}/rooms.atom"], interval_s=60)
+        try:
+            stack.start_rooms(host, rooms_port)
+            stack.start_portal(host, port)
+        except ChildFailed as failed:
+            log.error("%s", failed)
+            return 1
+        # Two workers, so a long crawl never holds up liveness checks or schedule ticks.
+        stack.start_worker(queues=[CRAWL_NOW, LIVENESS])
+        stack.start_worker(queues=[CRAWL_NOW, CRAWL], scheduler=False, name="crawler")
+        stack.start_demo()
+        print(
+            f"\nSpaces is up.\n  Portal:      {config.portal_url}/\n"
+            f"  Room server: {config.rooms_url}/rooms.atom\n"
+            f"  Data:        {config.data_dir}\n"
+            "A demo room opens now; it shows as live on the portal within a minute.\n"
+            "Press Ctrl-C to stop everything.\n",
+            flush=True,
+        )
+        return stack.wait()
+
+
+def wait_http(url: str, child: subprocess.Popen[bytes], timeout: float = READY_TIMEOUT_S) -> None:
+    """Wait until `url` answers, or raise ChildFailed if the child exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if child.poll() is not None:
+            raise ChildFailed(f"{url} will not come up: its process exited ({child.returncode})")
+        try:
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 (our own loopback URL)
+                return
+        except urllib.error.HTTPError:
+            return  # it answered
+        except OSError:
+            time.sleep(0.2)
+    raise ChildFailed(f"{url} did not answer within {timeout:.0f} s")
+
+
+def _dial(host: str) -> str:
+    return "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _signal_group(child: subprocess.Popen[bytes], sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(child.pid, sig)
+
+
+def _wait_quietly(child: subprocess.Popen[bytes], timeout: float) -> bool:
+    try:
+        child.wait(timeout=timeout)
+        return True
+    except subprocess.TimeoutExpired:
+        return False

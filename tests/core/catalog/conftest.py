@@ -1,0 +1,18 @@
+"""Fixtures for catalog tests: a migrated catalog on each database available."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from core.catalog.db import Catalog
+from core.catalog.migrate import upgrade
+
+
+@pytest.fixture
+def catalog(database_url: str) -> Iterator[Catalog]:
+    upgrade(database_url)
+    built = Catalog(database_url)
+    yield built
+    built.dispose()
