@@ -13,7 +13,7 @@ from core.search.text import flat_document
 # Bump when the tables change: ensure() then rebuilds them from the catalog.
 SCHEMA_VERSION = 3
 
-# Topics are stored joined by the unit separator, which clean_text() removes from any
+# Topics are stored joined by the unit separator, which strip_controls() removes from any
 # topic: splitting a string is what counting facets over hundreds of candidates needs,
 # and decoding JSON per candidate was most of a broad search's time.
 TOPIC_SEP = "\x1f"

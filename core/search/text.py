@@ -12,7 +12,7 @@ from typing import Any
 from core.timeutil import parse_iso
 
 # Markers the engines put around matches: private-use characters (control characters get
-# trimmed by some servers) that never survive clean_text(), so the only ones in an engine's
+# trimmed by some servers) that never survive strip_controls(), so the only ones in an engine's
 # output are the ones the engine added.
 MARK_START = "\ue000"
 MARK_END = "\ue001"
@@ -53,10 +53,10 @@ def words_only(text: str) -> str:
 
 def filter_value(value: str) -> str:
     """Return a filter value as stored: cleaned, trimmed, lower case."""
-    return clean_text(value).strip().lower()
+    return strip_controls(value).strip().lower()
 
 
-def clean_text(value: Any) -> str:
+def strip_controls(value: Any) -> str:
     """Return `value` as text without control characters (they would fake match markers)."""
     if value is None:
         return ""
@@ -85,7 +85,7 @@ def marked_to_html(text: str) -> str:
 
 def plain_snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
     """Return the escaped start of `text`, cut at a word boundary, for unmatched hits."""
-    text = " ".join(clean_text(text).split())
+    text = " ".join(strip_controls(text).split())
     if len(text) > limit:
         text = text[:limit].rsplit(" ", 1)[0] + "…"
     return html.escape(text, quote=True)
@@ -97,7 +97,7 @@ def highlight(text: str, terms: Iterable[str], limit: int = SNIPPET_CHARS) -> st
     Used where the engine's highlighter costs too much (FTS5's snippet() re-runs the
     match per row) or does not escape HTML (PostgreSQL's ts_headline()).
     """
-    text = " ".join(clean_text(text).split())
+    text = " ".join(strip_controls(text).split())
     words = [t for t in terms if t]
     # The engines stem; a crude cut of common endings lets "podcasts" mark "podcast".
     words += [
@@ -179,7 +179,7 @@ def pick_suggestions(docs: Iterable[dict[str, Any]], prefix: str, limit: int) ->
             doc.get("host_name") or doc.get("host_handle"),
         ]
         for text in candidates:
-            text = " ".join(clean_text(text).split())
+            text = " ".join(strip_controls(text).split())
             if text and text.lower() not in seen and _has_prefixes(text, terms):
                 seen.add(text.lower())
                 out.append(text)
@@ -194,18 +194,18 @@ def flat_document(doc: dict[str, Any]) -> dict[str, Any]:
     Keys used for filters (handle, lang, topics, state) are lower case; text is cleaned of
     control characters; ranking inputs are precomputed so queries need no functions.
     """
-    topics = [t for t in (clean_text(t).strip().lower() for t in doc.get("topics") or []) if t]
+    topics = [t for t in (strip_controls(t).strip().lower() for t in doc.get("topics") or []) if t]
     listeners = max(int(doc.get("listener_count") or 0), 0)
     shares = max(int(doc.get("shares_24h") or 0), 0)
-    state = clean_text(doc.get("state")).strip().lower()
+    state = strip_controls(doc.get("state")).strip().lower()
     return {
         "id": int(doc["id"]),
-        "title": clean_text(doc.get("title")),
-        "description": clean_text(doc.get("description")),
-        "host_name": clean_text(doc.get("host_name")),
-        "host_handle": clean_text(doc.get("host_handle")).strip().lower(),
+        "title": strip_controls(doc.get("title")),
+        "description": strip_controls(doc.get("description")),
+        "host_name": strip_controls(doc.get("host_name")),
+        "host_handle": strip_controls(doc.get("host_handle")).strip().lower(),
         "topics": list(dict.fromkeys(topics)),
-        "lang": clean_text(doc.get("lang")).strip().lower(),
+        "lang": strip_controls(doc.get("lang")).strip().lower(),
         "state": state,
         "live": state == "live",
         "featured": bool(doc.get("featured")),

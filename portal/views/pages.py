@@ -144,7 +144,7 @@ def host(handle: str) -> str:
             abort(404, description="We know no host by that handle, or none of their spaces.")
         links = [url for url in (present.http_url(h.url) for h in hosts) if url]
         return render_template(
-            "portal/host.html", host=hosts[0], links=links, spaces=spaces, handle=handle
+            "portal/host_profile.html", host=hosts[0], links=links, spaces=spaces, handle=handle
         )
 
 

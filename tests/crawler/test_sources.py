@@ -17,6 +17,7 @@ from core.timeutil import utcnow
 from tests.crawler.sites import Site
 from tests.crawler.test_crawl import ROOM
 from worker import context
+from worker.jobs import crawl_source
 
 
 @pytest.fixture
@@ -64,3 +65,29 @@ def test_recrawl_makes_a_source_due_now_and_queues_it(
         assert session.get(Source, source_id).next_run_at is not None
         assert recrawl_source(session, "http://nowhere.example/") is None
     assert main(["sources", "recrawl", "http://nowhere.example/"]) == 1
+
+
+def test_a_sources_kind_says_how_its_page_is_read(site: Site, installed: Services) -> None:
+    # An RSS feed a server labels as plain text, with a comment before its root element:
+    # nothing about it says "feed" but the kind its admin gave it.
+    rss = (
+        "<!-- generated --><rss><channel><item><title>Jazz</title>"
+        f"<link>{site.url}/s/j</link></item></channel></rss>"
+    )
+    site.routes.update(
+        {
+            "/listed": (200, {"Content-Type": "text/plain"}, rss.encode()),
+            "/s/j": ROOM.format(title="Jazz", id="j"),
+        }
+    )
+    with installed.catalog.session() as session:
+        as_feed = add_source(session, f"{site.url}/listed", kind="feed").id
+    crawl_source(as_feed)
+    with installed.catalog.session() as session:
+        assert session.get(Source, as_feed).last_spaces == 1
+        # The same address as a page: read as whatever it looks like, it links nowhere.
+        as_page = add_source(session, f"{site.url}/listed", kind="page").id
+    assert as_page == as_feed
+    crawl_source(as_page)
+    with installed.catalog.session() as session:
+        assert session.get(Source, as_page).last_spaces == 0
