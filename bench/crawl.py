@@ -21,6 +21,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import jinja2
 from sqlalchemy import select
 
 from core.catalog.migrate import upgrade
@@ -125,7 +126,7 @@ class _Directory:
         }
 
 
-def _room_page(templates: Any, base: str, n: int, rng: random.Random) -> str:
+def _room_page(templates: jinja2.Environment, base: str, n: int, rng: random.Random) -> str:
     state = rng.choice(["live", "live", "scheduled", "ended"])
     record = RoomRecord(
         id=f"r{n}",
@@ -142,8 +143,8 @@ def _room_page(templates: Any, base: str, n: int, rng: random.Random) -> str:
     hub = _Directory(base)
     return templates.get_template("rooms/room.html").render(
         room=hub.status(record),
-        json_ld=json_ld(hub, record),  # type: ignore[arg-type]
-        share_text=share_text(hub, record),  # type: ignore[arg-type]
+        json_ld=json_ld(hub, record),
+        share_text=share_text(hub, record),
         reactions=list(REACTION_LABELS.items()),
         status_path=f"/api/rooms/{record.id}",
         ws_path=f"/ws/rooms/{record.id}",
@@ -168,7 +169,8 @@ def _write(path: Path, text: str) -> None:
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]  # an IPv4 socket's address is (host, port)
+        return port
 
 
 def _wait_for(port: int, timeout: float = 30.0) -> None:

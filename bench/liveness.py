@@ -135,7 +135,7 @@ def _seed(services: Services, base: str, count: int) -> dict[int, str]:
                 # are the common case, so the first round measures those.
                 record = SpaceRecord(
                     url=f"{base}/s/room{n}",
-                    kind="rooms",
+                    platform="rooms",
                     title=f"Bench room room{n}",
                     state=State.LIVE,
                     listener_count=len(f"room{n}") * 7,

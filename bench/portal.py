@@ -25,6 +25,7 @@ import asyncio
 import os
 import random
 import secrets
+import socket
 import subprocess
 import sys
 import tempfile
@@ -37,11 +38,21 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import aiohttp
+
 from bench.corpus import fill
 from bench.search import query_mix
 from core.catalog.db import Catalog
 from core.catalog.migrate import upgrade
+from core.catalog.models import Space
+from core.catalog.records import Observation
+from core.catalog.spaces import record_observation
+from core.catalog.states import State
+from core.config import Config
+from core.redisconn import close, embedded_redis, embedded_redis_url
 from core.search.fts5 import Fts5Backend
+from core.services import build_services
+from spaces.up import portal_worker_flags
 
 CONCURRENCY = 16
 POOL, ZIPF_S, SEQUENCE = 400, 1.0, 20_000
@@ -87,7 +98,6 @@ def _path(base: str, params: dict[str, Any]) -> str:
 
 
 async def _drive(base: str, targets: list[str], seconds: float) -> dict[str, Any]:
-    import aiohttp
 
     times: list[float] = []
     errors = hits = 0
@@ -130,21 +140,20 @@ def drive(base: str, targets: list[str], seconds: float) -> dict[str, float]:
 
 def free_port() -> int:
     """Return a loopback TCP port that is free right now."""
-    import socket
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]  # an IPv4 socket's address is (host, port)
+        return port
 
 
 def gunicorn_flags() -> list[str]:
     """Return the worker flags `spaces portal` and `spaces up` run gunicorn with."""
-    from spaces.up import portal_worker_flags
 
     return portal_worker_flags()
 
 
-def start_portal(data_dir: Path, port: int, redis_url: str) -> subprocess.Popen:
+def start_portal(data_dir: Path, port: int, redis_url: str) -> subprocess.Popen[bytes]:
     """Start the portal under gunicorn on `data_dir`; return once it answers."""
     env = {
         **os.environ,
@@ -173,12 +182,6 @@ def start_portal(data_dir: Path, port: int, redis_url: str) -> subprocess.Popen:
 
 def _churn(data_dir: Path, redis_url: str, count: int, stop: threading.Event) -> None:
     """Change spaces as liveness checks and curators would, until `stop` is set."""
-    from core.catalog.models import Space
-    from core.catalog.records import Observation
-    from core.catalog.spaces import record_observation
-    from core.catalog.states import State
-    from core.config import Config
-    from core.services import build_services
 
     moves = {State.SCHEDULED: State.LIVE, State.LIVE: State.ENDED}
     config = Config.from_env({"SPACES_DATA_DIR": str(data_dir), "SPACES_REDIS_URL": redis_url})
@@ -206,7 +209,9 @@ def _churn(data_dir: Path, redis_url: str, count: int, stop: threading.Event) ->
         services.close()
 
 
-def _measure(base: str, data_dir: Path, redis_url: str, count: int, seconds: float) -> dict:
+def _measure(
+    base: str, data_dir: Path, redis_url: str, count: int, seconds: float
+) -> dict[str, float]:
     api, pages = paths()
     results: dict[str, float] = {}
     stop = threading.Event()
@@ -234,7 +239,6 @@ def run(quick: bool = False, data_dir: Path | None = None) -> dict[str, float]:
     `data_dir` reuses a catalog seeded before (with 100k spaces, or 10k when quick).
     """
     count, seconds = (10_000, 8.0) if quick else (100_000, 25.0)
-    from core.redisconn import close, embedded_redis, embedded_redis_url
 
     with tempfile.TemporaryDirectory(prefix="spaces-load-") as tmp:
         if data_dir is None:

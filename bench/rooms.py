@@ -13,10 +13,13 @@ Server CPU comes from /proc/<pid>/stat for the server process alone.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import multiprocessing as mp
 import os
 import resource
+import socket
+import sys
 import tempfile
 import time
 from multiprocessing.connection import Connection
@@ -24,9 +27,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from aiohttp import web
 
 from bench.rooms_peers import listeners_main, speakers_main
+from rooms.app import create_app
 from rooms.captions import RATE, WINDOW_S, load_model, speech_wav, transcribe
+from rooms.config import RoomsConfig
 from rooms.sources import read_wav
 
 log = logging.getLogger(__name__)
@@ -65,8 +71,6 @@ def server_rss_kb(pid: int) -> int:
 
 def _report_gc_pauses(min_ms: float = 20.0) -> None:
     """Print each garbage collection that stalls the server over `min_ms` (to stderr)."""
-    import gc
-    import sys
 
     started = [0.0]
 
@@ -82,12 +86,8 @@ def _report_gc_pauses(min_ms: float = 20.0) -> None:
 
 
 def _server_main(data_dir: str, port: int, captions: bool) -> None:
-    from aiohttp import web
 
     _report_gc_pauses()
-
-    from rooms.app import create_app
-    from rooms.config import RoomsConfig
 
     config = RoomsConfig(
         data_dir=Path(data_dir),
@@ -100,15 +100,14 @@ def _server_main(data_dir: str, port: int, captions: bool) -> None:
 
 
 def _free_port() -> int:
-    import socket
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]  # an IPv4 socket's address is (host, port)
+        return port
 
 
 def _wait_listening(port: int, timeout: float = 30.0) -> None:
-    import socket
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -119,7 +118,7 @@ def _wait_listening(port: int, timeout: float = 30.0) -> None:
     raise TimeoutError(f"the room server did not listen on port {port} in {timeout:.0f} s")
 
 
-def _ask(conn: Connection, message: tuple, timeout: float = 120.0) -> Any:
+def _ask(conn: Connection, message: tuple[Any, ...], timeout: float = 120.0) -> Any:
     conn.send(message)
     return _reply(conn, timeout)
 

@@ -18,6 +18,7 @@ import aiohttp
 import av
 import numpy as np
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.rtcicetransport import RTCIceGatherer
 
 from rooms.client import Listener, RoomConnection, create_room, ws_url
 from rooms.sources import RATE, LoopTrack, tone
@@ -40,7 +41,7 @@ class CountingListener:
         # No STUN server: on loopback a public-address lookup only costs time.
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.ws: aiohttp.ClientWebSocketResponse | None = None
-        self.reader: asyncio.Task | None = None
+        self.reader: asyncio.Task[None] | None = None
 
     async def join(self, session: aiohttp.ClientSession, url: str, room_id: str) -> None:
         """Join as a listener and start counting packets."""
@@ -62,7 +63,7 @@ class CountingListener:
                 return
             forward(data, component)
 
-        ice.data_received = data_received
+        ice.data_received = data_received  # type: ignore[method-assign]  # count RTP before aiortc
         await self.ws.send_str(json.dumps({"type": "offer", "sdp": self.pc.localDescription.sdp}))
         answer = await self._expect("answer")
         await self.pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
@@ -74,7 +75,7 @@ class CountingListener:
             msg = await asyncio.wait_for(self.ws.receive(), 30)
             if msg.type != aiohttp.WSMsgType.TEXT:
                 raise ConnectionError(f"socket closed while waiting for {kind!r}")
-            message = json.loads(msg.data)
+            message: dict[str, Any] = json.loads(msg.data)
             if message["type"] == kind:
                 return message
             if message["type"] == "error":
@@ -162,7 +163,7 @@ class PulseTrack(LoopTrack):
         super().__init__(pulse)
         self.sent: list[float] = []
 
-    async def recv(self) -> Any:  # type: ignore[override]
+    async def recv(self) -> av.AudioFrame:
         """Return the next frame, noting the time when a pulse leaves."""
         starts = self._pos == 0
         frame = await super().recv()
@@ -225,9 +226,8 @@ def _latencies(sent: list[float], arrived: list[float]) -> list[float]:
 
 def speakers_main(url: str, secret: str, conn: Connection) -> None:
     """Open the room with a pulsing host and ten steady speakers, and time the pulses."""
-    from aiortc.rtcicetransport import RTCIceGatherer
 
-    RTCIceGatherer.getDefaultIceServers = staticmethod(lambda: [])  # type: ignore[method-assign]
+    RTCIceGatherer.getDefaultIceServers = staticmethod(lambda: [])  # type: ignore[method-assign]  # no STUN on loopback
 
     async def main() -> None:
         peers: list[RoomConnection] = []

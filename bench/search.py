@@ -14,12 +14,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from sqlalchemy import create_engine, text
+
 from bench.corpus import TAIL, TOPICS, WORDS, fill
 from core.catalog.db import Catalog
 from core.catalog.migrate import upgrade
+from core.config import Config
 from core.search.base import SearchBackend, SearchQuery
 from core.search.documents import IndexSync
+from core.search.elastic import ElasticBackend
 from core.search.fts5 import Fts5Backend
+from core.search.postgres import PostgresBackend
+from portal.app import create_app
 
 QUERIES_PER_SIZE = 300
 # 1M spaces take about six minutes (seeding and a rebuild); `spaces bench --quick`
@@ -71,8 +77,6 @@ def percentiles(
 
 
 def _measure_api(url: str, data_dir: Path, mix: list[dict[str, Any]]) -> tuple[float, float]:
-    from core.config import Config
-    from portal.app import create_app
 
     config = Config(
         data_dir=data_dir,
@@ -130,7 +134,6 @@ def _elastic_url() -> str:
 
 
 def _elastic(tmp: Path, size: int, mix: list[dict[str, Any]], results: dict[str, float]) -> None:
-    from core.search.elastic import ElasticBackend
 
     url = f"sqlite:///{tmp / 'catalog-es.db'}"
     upgrade(url)
@@ -152,7 +155,7 @@ def _elastic(tmp: Path, size: int, mix: list[dict[str, Any]], results: dict[str,
 def relevance(results: dict[str, float]) -> None:
     """Add nDCG@10 on the judged corpus for each backend that can run here."""
     # The judged set lives with the tests; an installed package without them skips this.
-    path = Path(__file__).resolve().parents[2] / "tests" / "portal" / "search" / "judged.py"
+    path = Path(__file__).resolve().parents[1] / "tests" / "core" / "search" / "judged.py"
     if not path.exists():
         return
     spec = importlib.util.spec_from_file_location("spaces_judged", path)
@@ -164,7 +167,8 @@ def relevance(results: dict[str, float]) -> None:
     def score(backend: SearchBackend) -> float:
         backend.ensure()
         backend.index(documents())
-        return round(mean_ndcg(lambda q: [h.id for h in backend.search(SearchQuery(q=q)).hits]), 3)
+        ndcg: float = mean_ndcg(lambda q: [h.id for h in backend.search(SearchQuery(q=q)).hits])
+        return round(ndcg, 3)
 
     with tempfile.TemporaryDirectory(prefix="spaces-ndcg-") as tmp:
         url = f"sqlite:///{Path(tmp) / 'judged.db'}"
@@ -175,8 +179,6 @@ def relevance(results: dict[str, float]) -> None:
         finally:
             catalog.dispose()
     if _elastic_url():
-        from core.search.elastic import ElasticBackend
-
         backend = ElasticBackend.from_url(_elastic_url(), index_prefix="spaces-ndcg")
         backend.refresh = True
         try:
@@ -186,8 +188,7 @@ def relevance(results: dict[str, float]) -> None:
     _postgres_relevance(score, results)
 
 
-def _postgres_relevance(score: Callable[[SearchBackend], float], results: dict) -> None:
-    from sqlalchemy import create_engine, text
+def _postgres_relevance(score: Callable[[SearchBackend], float], results: dict[str, float]) -> None:
 
     admin_url = os.environ.get(
         "SPACES_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -200,7 +201,6 @@ def _postgres_relevance(score: Callable[[SearchBackend], float], results: dict) 
     except Exception:  # no PostgreSQL here: the figure is simply left out
         admin.dispose()
         return
-    from core.search.postgres import PostgresBackend
 
     url = admin_url.rsplit("/", 1)[0] + f"/{name}"
     upgrade(url)

@@ -52,7 +52,8 @@ def check_counts(connection: redis.Redis) -> dict[tuple[str, str], int]:
     """Return the checks counted so far, by (probe kind, result)."""
     counts: dict[tuple[str, str], int] = {}
     for field, value in connection.hgetall(CHECKS_KEY).items():
-        kind, _, result = field.decode().partition(":")
+        name = field.decode() if isinstance(field, bytes) else field
+        kind, _, result = name.partition(":")
         counts[kind, result] = int(value)
     return counts
 
@@ -173,5 +174,5 @@ class _Collector:
 def exposition(services: Services) -> bytes:
     """Return every metric in the Prometheus text format."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Collector(services))  # type: ignore[arg-type]
+    registry.register(_Collector(services))
     return generate_latest(registry)

@@ -156,7 +156,7 @@ def resolve(host: str, port: int = 80) -> list[IPAddress]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as error:
         raise ForbiddenTarget(f"cannot resolve host {host!r}: {error}") from None
-    found = {ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos}
+    found = {ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos}
     if not found:
         raise ForbiddenTarget(f"host {host!r} has no addresses")
     return sorted(found, key=lambda a: (a.version, int(a)))

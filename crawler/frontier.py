@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from scrapy import signals
+from scrapy.core.engine import ExecutionEngine
 from scrapy.exceptions import DontCloseSpider
 
 log = logging.getLogger(__name__)
@@ -31,8 +32,6 @@ def quicken_heartbeat(seconds: float = 0.5) -> None:
     An engine with nothing to do only asks its scheduler again on its heartbeat; with a
     queue that other processes fill, five seconds asleep is five seconds of lost work.
     """
-    from scrapy.core.engine import ExecutionEngine
-
     ExecutionEngine._SLOT_HEARTBEAT_INTERVAL = seconds  # noqa: SLF001
 
 

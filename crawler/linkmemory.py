@@ -16,6 +16,9 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 import redis
+from redis.typing import EncodableT, FieldT
+
+from crawler.frontier import KEEP_S
 
 #: Pages remembered per link target until it is fetched; a target linked from more
 #: pages than this is popular enough that the first fifty sightings tell the story.
@@ -96,10 +99,10 @@ class RedisLinks:
         if not wanted:
             return {}
         values = self.client.hmget(self.spaces_key, wanted)
-        return {url: value.decode() for url, value in zip(wanted, values, strict=True) if value}
+        return {url: _text(value) for url, value in zip(wanted, values, strict=True) if value}
 
     def remember_space(self, urls: Iterable[str], space_url: str) -> None:
-        mapping = dict.fromkeys(urls, space_url)
+        mapping: dict[FieldT, EncodableT] = dict.fromkeys(urls, space_url)
         if not mapping:
             return
         pipe = self.client.pipeline(transaction=False)
@@ -113,7 +116,7 @@ class RedisLinks:
         pipe = self.client.pipeline(transaction=False)
         for target, anchor in targets:
             key = self.linkers_prefix + target
-            args = [page, anchor, LINKERS_PER_TARGET, self.keep_s]
+            args: list[EncodableT] = [page, anchor, LINKERS_PER_TARGET, self.keep_s]
             self._add(keys=[key], args=args, client=pipe)
         pipe.execute()
 
@@ -134,11 +137,14 @@ class RedisLinks:
         return found
 
 
+def _text(value: bytes | str) -> str:
+    # Replies are bytes: the client is made without decode_responses (with it, they are str).
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def link_memory(settings: Any) -> LinkMemory:
     """Return the link memory a crawl with these Scrapy settings should use."""
     prefix = settings.get("SPACES_FRONTIER_PREFIX", "")
     if not prefix:
         return LocalLinks()
-    from crawler.frontier import KEEP_S
-
     return RedisLinks(redis.Redis.from_url(settings["REDIS_URL"]), prefix, KEEP_S)

@@ -97,7 +97,10 @@ class CatalogPipeline:
                 except Exception:
                     url = item.space_url if isinstance(item, Share) else item.record.url
                     log.exception("could not write the space at %s", url)
-        self.waiting = [(t, item) for t, item in missing if now - t < SHARE_WAIT_S]
+        # Only sightings come back unwritten (see _write): FoundSpace is never missing.
+        self.waiting = [
+            (t, item) for t, item in missing if isinstance(item, Share) and now - t < SHARE_WAIT_S
+        ]
         if len(self.waiting) < len(missing):
             self._drop(len(missing) - len(self.waiting))
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
+from redis.typing import EncodableT, FieldT
 from scrapy.exceptions import IgnoreRequest
 
 from core.platforms.registry import canonical_url
@@ -62,7 +63,7 @@ class RevisitStore:
         raw = self.client.hgetall(_key(url))
         if not raw:
             return None
-        fields = {k.decode(): v.decode() for k, v in raw.items()}
+        fields = {_text(k): _text(v) for k, v in raw.items()}
         return PageState(
             etag=fields.get("etag", ""),
             last_modified=fields.get("lm", ""),
@@ -74,7 +75,7 @@ class RevisitStore:
     def put(self, url: str, state: PageState) -> None:
         """Keep `state` for `url`, forgotten a week after its next visit is due."""
         key = _key(url)
-        mapping = {
+        mapping: dict[FieldT, EncodableT] = {
             "etag": state.etag,
             "lm": state.last_modified,
             "digest": state.digest,
@@ -89,6 +90,11 @@ class RevisitStore:
 
 def _key(url: str) -> str:
     return KEY_PREFIX + hashlib.sha1(url.encode(), usedforsecurity=False).hexdigest()
+
+
+def _text(value: bytes | str) -> str:
+    # Replies are bytes: the client is made without decode_responses (with it, they are str).
+    return value.decode() if isinstance(value, bytes) else value
 
 
 class RevisitMiddleware:

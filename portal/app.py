@@ -34,7 +34,7 @@ def create_app(config: Config | None = None, services: Services | None = None) -
     if proxies:
         # Behind that many reverse proxies, trust their X-Forwarded-* headers so rate
         # limits count real client addresses and redirects keep the public scheme.
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # WSGI middleware wraps the method
             app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
         )
 

@@ -34,7 +34,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import redis
-from flask import Flask, Response, current_app, request, session
+from flask import Response, current_app, request, session
+from flask.sansio.app import App
 
 from core.search.generation import current_generation
 from portal.context import EXTENSION as SERVICES
@@ -119,7 +120,8 @@ class ResponseCache:
             self._trouble()
             return Lookup(None, None)
         self._recovered()
-        found = _decode(raw, current) if raw else None
+        # The client does not decode responses, so an entry comes back as bytes.
+        found = _decode(raw, current) if isinstance(raw, bytes) and raw else None
         if found is not None:
             self._remember(key, current, *found)
         return Lookup(found[1] if found else None, current)
@@ -222,7 +224,7 @@ def _decode(raw: bytes, generation: int) -> tuple[float, Cached] | None:
     return meta["x"], Cached(mimetype=meta["m"], body=body)
 
 
-def install(app: Flask) -> ResponseCache:
+def install(app: App) -> ResponseCache:
     """Return the app's response cache, creating it on first use (blueprints share one)."""
     found = app.extensions.get(EXTENSION)
     if found is None:

@@ -25,7 +25,7 @@ def is_live_now(space: Space, now: datetime, interval_s: float) -> bool:
     return space.state == State.LIVE and freshness(space, now, interval_s) != Freshness.STALE
 
 
-def _visible() -> Select[tuple[Space]]:
+def _visible() -> Select[Space]:
     return select(Space).where(Space.hidden.is_(False))
 
 

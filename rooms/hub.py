@@ -28,7 +28,7 @@ class RoomHub:
             log.info("room %s was live when the server stopped; marked ended", record.id)
         self.live: dict[str, Room] = {}
         self.pinger = Pinger(config.portal_url, config.ping_timeout_s)
-        self._housekeeping: asyncio.Task | None = None
+        self._housekeeping: asyncio.Task[None] | None = None
 
     def share_url(self, room_id: str) -> str:
         """Return the public page address of a room."""

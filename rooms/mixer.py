@@ -17,7 +17,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 import av
 import numpy as np
@@ -62,7 +62,7 @@ class OpusEncoder:
             self.codec.open()
         return bytes(self.codec.extradata or b"")
 
-    def encode(self, samples: np.ndarray, pts: int) -> list[av.Packet]:
+    def encode(self, samples: np.ndarray, pts: int) -> list[av.Packet[Any]]:
         """Encode one frame of int16 samples; the packets carry `pts` in 1/48000 s."""
         frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
         frame.sample_rate = SAMPLE_RATE
@@ -99,7 +99,7 @@ class Mixer:
         self.pcm_sinks: list[Callable[[np.ndarray], None]] = []
         self._pending: list[np.ndarray] = []
         self._pts = 0
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         """Start the mixing clock on the running loop."""

@@ -6,7 +6,7 @@ import json
 import sys
 import sysconfig
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 from xml.etree import ElementTree as ET
 
@@ -25,6 +25,13 @@ CSP = (
 ATOM = "http://www.w3.org/2005/Atom"
 SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"
 TEMPLATES = web.AppKey("rooms_templates", jinja2.Environment)
+
+
+class RoomLinks(Protocol):
+    """Give a room's public page address: all the page texts need of a RoomHub."""
+
+    def share_url(self, room_id: str) -> str:
+        """Return the public page address of a room."""
 
 
 def templates_dir() -> Path:
@@ -53,7 +60,7 @@ def make_templates() -> jinja2.Environment:
     )
 
 
-def json_ld(hub: RoomHub, record: RoomRecord) -> str:
+def json_ld(hub: RoomLinks, record: RoomRecord) -> str:
     """Return the room's schema.org BroadcastEvent, safe to place inside <script>."""
     url = hub.share_url(record.id)
     data: dict[str, Any] = {
@@ -98,7 +105,7 @@ REACTION_LABELS = dict(
 )
 
 
-def share_text(hub: RoomHub, record: RoomRecord) -> str:
+def share_text(hub: RoomLinks, record: RoomRecord) -> str:
     """Return a ready-to-post line announcing the space, with its link."""
     when = {LIVE: "Live now", ENDED: "Just ended"}.get(record.state, "Coming up")
     return (

@@ -18,7 +18,7 @@ class Pinger:
         self.endpoint = portal_url.rstrip("/") + "/api/v1/ping" if portal_url else ""
         self.timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._session: aiohttp.ClientSession | None = None
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def ping(self, url: str) -> None:
         """Announce `url` to the portal without waiting for the answer."""

@@ -80,7 +80,8 @@ class RecordingStore:
     def meta(self, room_id: str) -> dict[str, Any] | None:
         """Return a recording's metadata, or None if there is no recording."""
         try:
-            return json.loads((self.path(room_id) / META).read_text())
+            meta: dict[str, Any] = json.loads((self.path(room_id) / META).read_text())
+            return meta
         except (FileNotFoundError, ValueError):
             return None
 
@@ -102,7 +103,7 @@ class RecordingStore:
 
     def purge(self, live: set[str] | frozenset[str] = frozenset()) -> list[str]:
         """Delete every expired recording (never a live room's); return their room ids."""
-        removed = []
+        removed: list[str] = []
         if not self.folder.exists():
             return removed
         for folder in sorted(self.folder.iterdir()):

@@ -52,7 +52,7 @@ def read_wav(path: Path) -> np.ndarray:
             raise ValueError(f"{path}: only 16-bit PCM WAV files are supported")
         channels, rate = src.getnchannels(), src.getframerate()
         data = np.frombuffer(src.readframes(src.getnframes()), dtype="<i2")
-    mono = data.reshape(-1, channels).mean(axis=1)
+    mono: np.ndarray = data.reshape(-1, channels).mean(axis=1)
     if rate != RATE:
         # Linear interpolation is plenty for demo and test audio.
         positions = np.arange(int(len(mono) * RATE / rate)) * rate / RATE
@@ -74,7 +74,7 @@ class LoopTrack(MediaStreamTrack):
         self._pts = 0
         self._start: float | None = None
 
-    async def recv(self) -> av.AudioFrame:  # type: ignore[override]
+    async def recv(self) -> av.AudioFrame:
         """Return the next 20 ms frame once its time has come."""
         if self._start is None:
             self._start = time.monotonic()

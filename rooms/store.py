@@ -10,6 +10,7 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +106,7 @@ class RoomStore:
             json.dump(data, handle, indent=1)
         os.replace(tmp, self.path)
 
-    def create(self, **fields: object) -> RoomRecord:
+    def create(self, **fields: Any) -> RoomRecord:
         """Add a new room with a fresh unguessable id and save."""
         room_id = secrets.token_urlsafe(9)
         while room_id in self.rooms:

@@ -18,7 +18,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import av
 import numpy as np
@@ -109,16 +109,16 @@ class PacketTrack(MediaStreamTrack):
 
     def __init__(self) -> None:
         super().__init__()
-        self._queue: asyncio.Queue[av.Packet | None] = asyncio.Queue()
+        self._queue: asyncio.Queue[av.Packet[Any] | None] = asyncio.Queue()
 
-    def push(self, packet: av.Packet) -> None:
+    def push(self, packet: av.Packet[Any]) -> None:
         """Queue one packet, dropping the oldest if this talker has fallen behind."""
         if self._queue.qsize() >= MAX_RETURN_PACKETS:
             with contextlib.suppress(asyncio.QueueEmpty):
                 self._queue.get_nowait()
         self._queue.put_nowait(packet)
 
-    async def recv(self) -> av.Packet:  # type: ignore[override]
+    async def recv(self) -> av.Packet[Any]:
         """Return the next packet; raise MediaStreamError once the track is stopped."""
         if self.readyState != "live":
             raise MediaStreamError
@@ -157,11 +157,11 @@ class Talker:
         self._primed = False
         self._steady = 0  # ticks in a row that left a spare frame buffered
         self.tap = source if isinstance(source, ReceiverTap) else None
-        self.task: asyncio.Future | None = None
-        if self.tap is not None:
-            self.tap.sink = self.push
+        self.task: asyncio.Future[None] | None = None
+        if isinstance(source, ReceiverTap):
+            source.sink = self.push
         else:
-            self.task = asyncio.ensure_future(self._read(source))  # type: ignore[arg-type]
+            self.task = asyncio.ensure_future(self._read(source))
 
     def push(self, codec: Any, payload: bytes, timestamp: int) -> None:
         """Decode one encoded frame of this talker into the buffer."""
@@ -193,7 +193,9 @@ class Talker:
     async def _read(self, track: MediaStreamTrack) -> None:
         try:
             while True:
-                self._add(await track.recv())
+                # Tracks read here are audio tracks (tests, local sources): they give
+                # decoded frames, never packets.
+                self._add(cast(av.AudioFrame, await track.recv()))
         except MediaStreamError:
             return
 

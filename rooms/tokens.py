@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import jwt
 
@@ -104,7 +105,7 @@ def verify_token(
     return claims
 
 
-def _claims(payload: dict) -> Claims:
+def _claims(payload: dict[str, Any]) -> Claims:
     grants = payload.get("grants")
     if not isinstance(grants, list) or not all(isinstance(g, str) for g in grants):
         raise TokenError("the access token has no valid grants list")

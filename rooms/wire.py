@@ -44,7 +44,7 @@ def bye(ssrc: int) -> bytes:
     return struct.pack("!BBHI", 0x81, 203, 1, ssrc)
 
 
-def open_send(session: Any, transport: Any, addr: tuple) -> SendFn:
+def open_send(session: Any, transport: Any, addr: tuple[str, int]) -> SendFn:
     """Return send(datagram, rtcp=False) for one listener: the direct path, else asyncio's."""
     send = _direct_send(session, transport, addr)
     if send is None:
@@ -56,7 +56,9 @@ def open_send(session: Any, transport: Any, addr: tuple) -> SendFn:
     return send
 
 
-def _direct_send(session: Any, transport: Any, addr: tuple) -> Callable[[bytes, bool], Any] | None:
+def _direct_send(
+    session: Any, transport: Any, addr: tuple[str, int]
+) -> Callable[[bytes, bool], Any] | None:
     """Return send(datagram, rtcp) that protects and sends without releasing the GIL.
 
     A C call that releases the GIL (cffi's SRTP calls, socket.sendto) must win it
@@ -71,6 +73,7 @@ def _direct_send(session: Any, transport: Any, addr: tuple) -> Callable[[bytes, 
     sock = getattr(transport, "_sock", None)
     if _LIBSRTP is None or sock is None or sock.family != socket.AF_INET:
         return None
+    # pylibsrtp's private binding: only reached once _load_direct found it usable.
     import pylibsrtp._binding as binding
 
     ctx = int(binding.ffi.cast("uintptr_t", session._srtp[0]))
@@ -104,6 +107,7 @@ def _direct_send(session: Any, transport: Any, addr: tuple) -> Callable[[bytes, 
 
 def _load_direct() -> tuple[Any, Any]:
     try:
+        # Private to pylibsrtp, so it may be missing or changed: the ordinary path remains.
         import pylibsrtp._binding as binding
 
         libsrtp = ctypes.PyDLL(binding.__file__)

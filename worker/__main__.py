@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 
 from core.config import Config
+from core.logs import setup_logging
 from core.queues import ALL_QUEUES
 from worker.run import run_worker
 
@@ -21,8 +22,6 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--burst", action="store_true", help="stop when the queues are empty")
     args = parser.parse_args(argv)
-    from core.logs import setup_logging
-
     setup_logging()
     run_worker(Config.from_env(), args.queues, scheduler=not args.no_scheduler, burst=args.burst)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, delete, func, insert, select, update
+from sqlalchemy import CursorResult, Result, Row, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from core.catalog.models import Space, SpaceCheck
@@ -85,7 +85,7 @@ def record_observations(
     return result
 
 
-def _is_quiet(row: Row[Any], observation: Observation) -> bool:
+def _is_quiet(row: Row[*tuple[Any, ...]], observation: Observation) -> bool:
     """Say whether a check leaves everything a listener sees as it was."""
     if observation.state is None:
         return True
@@ -98,7 +98,7 @@ def _is_quiet(row: Row[Any], observation: Observation) -> bool:
 
 
 def _quiet_update(
-    row: Row[Any], observation: Observation, interval_s: float, now: datetime
+    row: Row[*tuple[Any, ...]], observation: Observation, interval_s: float, now: datetime
 ) -> dict[str, Any]:
     if observation.state is None:
         failures = row.check_failures + 1
@@ -142,7 +142,7 @@ def prune_checks(
     max_age: timedelta = MAX_AGE,
 ) -> int:
     """Delete checks older than `max_age` and all but the newest `keep` per space."""
-    aged = session.execute(delete(SpaceCheck).where(SpaceCheck.at < now - max_age)).rowcount
+    aged = _deleted(session.execute(delete(SpaceCheck).where(SpaceCheck.at < now - max_age)))
     rank = (
         func.row_number()
         .over(
@@ -153,5 +153,10 @@ def prune_checks(
     )
     ranked = select(SpaceCheck.id, rank).subquery()
     surplus = select(ranked.c.id).where(ranked.c.rank > keep)
-    extra = session.execute(delete(SpaceCheck).where(SpaceCheck.id.in_(surplus))).rowcount
-    return int(aged or 0) + int(extra or 0)
+    extra = _deleted(session.execute(delete(SpaceCheck).where(SpaceCheck.id.in_(surplus))))
+    return aged + extra
+
+
+def _deleted(result: Result[*tuple[Any, ...]]) -> int:
+    """Return how many rows a DELETE removed (a DML result is a CursorResult)."""
+    return int(cast("CursorResult[*tuple[Any, ...]]", result).rowcount or 0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Protocol
 
 from sqlalchemy import ColumnElement, func
 
@@ -23,7 +23,23 @@ class Freshness(StrEnum):
     STALE = "stale"  # live, but not confirmed for too long: leave it out of "live now"
 
 
-def trusted_at(space: Any) -> datetime | None:
+class Confirmable(Protocol):
+    """What freshness reads of a space: its state, and when and how it was last confirmed."""
+
+    @property
+    def state(self) -> str: ...
+
+    @property
+    def check_failures(self) -> int: ...
+
+    @property
+    def last_verified_at(self) -> datetime | None: ...
+
+    @property
+    def updated_at(self) -> datetime | None: ...
+
+
+def trusted_at(space: Confirmable) -> datetime | None:
     """Return when `space`'s state was last confirmed: checked, or else written by a crawl."""
     return space.last_verified_at or space.updated_at
 
@@ -33,7 +49,7 @@ def trusted_at_column() -> ColumnElement[datetime]:
     return func.coalesce(Space.last_verified_at, Space.updated_at)
 
 
-def freshness(space: Any, now: datetime, interval_s: float) -> Freshness:
+def freshness(space: Confirmable, now: datetime, interval_s: float) -> Freshness:
     """Say how far to trust `space`'s state at `now`, given the live check interval."""
     if State(space.state) == State.LIVE:
         confirmed = trusted_at(space)

@@ -30,7 +30,7 @@ def next_check_after(
     if state == State.LIVE:
         return now + timedelta(seconds=interval_s)
     if state == State.SCHEDULED:
-        start = space.scheduled_start
+        start: datetime | None = space.scheduled_start
         if start is None:
             return now + timedelta(seconds=SCHEDULED_POLL_S)
         if start > now:

@@ -114,7 +114,12 @@ def _upsert_host(session: Session, record: SpaceRecord) -> Host | None:
 
 
 def record_sighting(
-    session: Session, space: Space, page_url: str, anchor_text: str = "", *, now=None
+    session: Session,
+    space: Space,
+    page_url: str,
+    anchor_text: str = "",
+    *,
+    now: datetime | None = None,
 ) -> Sighting:
     """Record that `page_url` shared `space`'s link (idempotent per page)."""
     now = now or utcnow()

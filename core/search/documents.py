@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from core.catalog.db import Catalog
 from core.catalog.models import Sighting, Space
@@ -43,7 +44,7 @@ def space_document(space: Space, shares_24h: int = 0) -> dict[str, Any]:
     }
 
 
-def build_documents(session, ids: list[int]) -> tuple[list[dict[str, Any]], list[int]]:
+def build_documents(session: Session, ids: list[int]) -> tuple[list[dict[str, Any]], list[int]]:
     """Return (documents to index, ids to remove) for these space ids."""
     spaces = session.scalars(select(Space).where(Space.id.in_(ids))).unique().all()
     since = utcnow() - timedelta(hours=24)

@@ -212,7 +212,7 @@ class ElasticBackend:
         answer = self.client.search(
             index=self.alias,
             suggest={"names": completion},
-            source=["title", "topics", "host_name", "host_handle"],
+            source={"includes": ["title", "topics", "host_name", "host_handle"]},
             size=0,
         )
         options = answer.body["suggest"]["names"][0]["options"]

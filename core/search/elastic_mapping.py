@@ -53,8 +53,8 @@ SETTINGS: dict[str, Any] = {
 
 # While a new index is loaded: no refreshes and no replicas (both restored before the
 # alias moves), so bulk loading does not pay for searchability it does not need yet.
-LOADING = {"refresh_interval": "-1", "number_of_replicas": 0}
-SERVING = {"refresh_interval": "1s", "number_of_replicas": 1}
+LOADING: dict[str, Any] = {"refresh_interval": "-1", "number_of_replicas": 0}
+SERVING: dict[str, Any] = {"refresh_interval": "1s", "number_of_replicas": 1}
 
 MAPPINGS: dict[str, Any] = {
     "dynamic": "strict",

@@ -16,6 +16,7 @@ from core.catalog.db import Catalog
 from core.search import fts5_query as q
 from core.search import fts5_schema as schema
 from core.search.base import SearchQuery, SearchResult
+from core.search.documents import IndexSync
 from core.search.fts5_browse import browse
 from core.search.spelling import correct, letter_range
 from core.search.text import pick_suggestions, query_terms
@@ -51,8 +52,6 @@ class Fts5Backend:
         if upgrading:
             # The catalog is the truth, so an index of an older layout is rebuilt from it
             # beside the old tables and swapped in: searches keep working meanwhile.
-            from core.search.documents import IndexSync
-
             log.warning("search tables had an older layout; rebuilding them from the catalog")
             count = IndexSync(self.catalog, self).reindex_all()
             with self.engine.begin() as conn:

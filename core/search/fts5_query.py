@@ -100,19 +100,19 @@ def text_search(conn: Connection, query: SearchQuery, terms: list[str]) -> Searc
     return SearchResult(total=total, hits=hits, facets=facets, approximate=approximate)
 
 
-def _rank(rows: list[tuple], sort: str, now: float, count: int) -> list[tuple]:
+def _rank(rows: list[tuple[Any, ...]], sort: str, now: float, count: int) -> list[tuple[Any, ...]]:
     """Return the first `count` distinct candidates as (key, id, score), ordered by `sort`.
 
     Rows are (id, bm25, extra, state, lang, topics, live, listeners, boost, activity,
     scheduled_start), as the candidate query selects them.
     """
     far = float("inf")
-    keyed: dict[int, tuple] = {}
+    keyed: dict[int, tuple[Any, ...]] = {}
     for doc_id, r, _, state, _, _, live, listeners, boost, activity, start in rows:
         recency = -activity if activity is not None else far
         if sort == "relevance":
             score = -r * boost * (1.0 + 1.0 / (1.0 + abs(now - (activity or 0.0)) / 86400.0))
-            key: tuple = (-live, -score, -doc_id)
+            key: tuple[Any, ...] = (-live, -score, -doc_id)
         else:
             score = -r * boost
             if sort == "listeners":
@@ -126,7 +126,7 @@ def _rank(rows: list[tuple], sort: str, now: float, count: int) -> list[tuple]:
     return heapq.nsmallest(count, keyed.values())
 
 
-def _count(rows: list[tuple]) -> dict[str, dict[str, int]]:
+def _count(rows: list[tuple[Any, ...]]) -> dict[str, dict[str, int]]:
     # Counter over whole lists (and one split of all topics) counts in C, not per row.
     states = Counter([row[3] for row in rows])
     langs = Counter([row[4] for row in rows])

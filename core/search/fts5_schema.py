@@ -107,7 +107,9 @@ def _tags(row: dict[str, Any], topics: list[str]) -> str:
     return " ".join(parts + [tag("t", topic) for topic in topics])
 
 
-def _prepare(doc: dict[str, Any]) -> tuple[dict[str, Any], list[str], dict, dict]:
+def _prepare(
+    doc: dict[str, Any],
+) -> tuple[dict[str, Any], list[str], dict[str, Any], dict[str, Any]]:
     row = flat_document(doc)
     topics = row["topics"]
     row["topics"] = join_topics(topics)
@@ -185,7 +187,7 @@ def write(conn: Connection, t: dict[str, str], docs: list[dict[str, Any]], stats
         apply_stats(conn, t, delta)
 
 
-def _stored(conn: Connection, t: dict[str, str], ids: list[int]) -> dict[int, tuple]:
+def _stored(conn: Connection, t: dict[str, str], ids: list[int]) -> dict[int, tuple[Any, ...]]:
     sql = text(
         f"SELECT id, version, state, lang, topics FROM {t['docs']} WHERE id IN :ids"  # noqa: S608
     ).bindparams(bindparam("ids", expanding=True))
@@ -214,7 +216,7 @@ def remove(conn: Connection, t: dict[str, str], ids: list[int]) -> None:
     apply_stats(conn, t, delta)
 
 
-def apply_stats(conn: Connection, t: dict[str, str], delta: Counter) -> None:
+def apply_stats(conn: Connection, t: dict[str, str], delta: Counter[tuple[str, str, str]]) -> None:
     """Add these changes to the facet counts, dropping counts that reach zero."""
     changes = [
         {"s": s, "l": lang, "t": topic, "n": n} for (s, lang, topic), n in delta.items() if n

@@ -30,7 +30,9 @@ SCORE = (
 )
 
 
-def tsquery_params(terms: list[str], *, prefix_all: bool = False, weights: str = "") -> dict:
+def tsquery_params(
+    terms: list[str], *, prefix_all: bool = False, weights: str = ""
+) -> dict[str, str]:
     """Return to_tsquery() inputs, one per term: quoted, the last (or all) as a prefix.
 
     query_terms() leaves only letters and digits, so no operator or quote can get in, and

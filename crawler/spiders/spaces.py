@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,7 +16,7 @@ from core.extract.text import ANCHOR_MAX, clean_text
 from core.platforms.registry import canonical_url, fetchable, get, read_page, recognise
 from crawler.feeds import feed_links, is_feed
 from crawler.items import FoundSpace, Share
-from crawler.linkmemory import LocalLinks, link_memory
+from crawler.linkmemory import LinkMemory, LocalLinks, link_memory
 from crawler.links import page_links, space_links
 from crawler.shorteners import SPACE_LINK
 
@@ -38,14 +38,14 @@ class SpacesSpider(scrapy.Spider):
     name = "spaces"
 
     def __init__(
-        self, urls: list[str] | str = (), depth: int = 1, kind: str = "page", **kwargs: Any
+        self, urls: Sequence[str] | str = (), depth: int = 1, kind: str = "page", **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
         self.start_urls = urls.split(",") if isinstance(urls, str) else list(urls)
         self.depth = int(depth)
         # A source of a link-list kind is read as one even when it does not look it.
         self.start_as_list = kind in LINK_LIST_KINDS
-        self.links = LocalLinks()
+        self.links: LinkMemory = LocalLinks()
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SpacesSpider:
@@ -75,23 +75,25 @@ class SpacesSpider(scrapy.Spider):
             self._claim(keys, meta, None)
             return  # unchanged since the last crawl: its spaces and links are known
         here = canonical_url(response.url)
-        content_type = response.headers.get("Content-Type", b"").decode("latin-1")
+        content_type = (response.headers.get("Content-Type") or b"").decode("latin-1")
         as_list = self.start_as_list and bool(meta.get("start"))
         if as_list or is_feed(content_type, response.body):
             self._claim(keys, meta, None)
             links = feed_links(response.text, response.url)
             for url, title in links:
-                if found := recognise(url):
-                    record = found[0].shared_record(found[1], clean_text(title, ANCHOR_MAX))
+                if recognised := recognise(url):
+                    record = recognised[0].shared_record(
+                        recognised[1], clean_text(title, ANCHOR_MAX)
+                    )
                     yield FoundSpace(record, page_url=here, anchor_text=title)
             yield from self._follow(response, here, links)
             return
         sel = response.selector
-        record = read_page(sel, response.url)
-        if record is None:
+        space = read_page(sel, response.url)
+        if space is None:
             self._claim(keys, meta, None)
         else:
-            yield from self._space(record, self._claim(keys | {record.url}, meta, record.url))
+            yield from self._space(space, self._claim(keys | {space.url}, meta, space.url))
         for found, text in space_links(sel, response.url):
             yield FoundSpace(found, page_url=here, anchor_text=text)
         links = [(link.url, link.text) for link in page_links(sel, response.url)]
@@ -159,7 +161,7 @@ class SpacesSpider(scrapy.Spider):
         url = request.url if request is not None else ""
         if request is not None:
             self.links.pop_linkers([canonical_url(url)])
-        message = failure.getErrorMessage() or failure.type.__name__
+        message = failure.getErrorMessage() or (failure.type.__name__ if failure.type else "")
         kind = "error"
         if message.startswith("refused "):
             kind = "refused"

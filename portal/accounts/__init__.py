@@ -14,6 +14,7 @@ from portal.accounts.session import (
     login_required,
     signed_in_user,
 )
+from portal.accounts.views import accounts
 
 __all__ = [
     "admin_required",
@@ -29,8 +30,6 @@ __all__ = [
 
 def init_app(app: Flask) -> None:
     """Register the account pages, the CSRF check and the template helpers."""
-    from portal.accounts.views import accounts
-
     app.before_request(check_csrf)
     app.register_blueprint(accounts)
     app.jinja_env.globals["csrf_token"] = csrf_token

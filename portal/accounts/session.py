@@ -4,22 +4,25 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 from flask import abort, g, jsonify, redirect, request, session, url_for
+from werkzeug.wrappers import Response as BaseResponse
 
 from core.catalog.models import User
 from portal.accounts.users import auth_stamp
 from portal.context import current_services
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def current_user() -> User | None:
     """Return the signed-in user of this request, or None (looked up once per request)."""
     if "user" in g:
-        return g.user
+        known: User | None = g.user
+        return known
     user = None
     uid = session.get("uid")
     if isinstance(uid, int):
@@ -73,7 +76,7 @@ def safe_next(target: str | None, default: str) -> str:
     return target
 
 
-def _refuse_anonymous() -> Any:
+def _refuse_anonymous() -> BaseResponse:
     if request.path.startswith("/api/"):
         response = jsonify({"error": "sign in first: this needs an account"})
         response.status_code = 401
@@ -86,10 +89,12 @@ def _refuse_anonymous() -> Any:
     return redirect(url_for("accounts.signin", next=target))
 
 
-def _requires(check: Callable[[User], bool], message: str) -> Callable[[F], F]:
-    def decorator(view: F) -> F:
+def _requires(
+    check: Callable[[User], bool], message: str
+) -> Callable[[Callable[P, R]], Callable[P, R | BaseResponse]]:
+    def decorator(view: Callable[P, R]) -> Callable[P, R | BaseResponse]:
         @functools.wraps(view)
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
+        def wrapped(*args: P.args, **kwargs: P.kwargs) -> R | BaseResponse:
             user = current_user()
             if user is None:
                 return _refuse_anonymous()
@@ -97,7 +102,7 @@ def _requires(check: Callable[[User], bool], message: str) -> Callable[[F], F]:
                 abort(403, description=message)
             return view(*args, **kwargs)
 
-        return wrapped  # type: ignore[return-value]
+        return wrapped
 
     return decorator
 

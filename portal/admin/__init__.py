@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import Flask
 
+from portal.admin import home
+from portal.admin.views import admin
+
 
 def init_app(app: Flask) -> None:
     """Register the admin pages and the home page's curated sections."""
-    from portal.admin import home
-    from portal.admin.views import admin
-
     app.register_blueprint(admin)
     home.init_app(app)

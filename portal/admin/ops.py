@@ -12,6 +12,8 @@ from rq.registry import FailedJobRegistry
 from sqlalchemy import func, select
 
 from core.catalog.models import Source, Space
+from core.metrics import snapshot
+from core.queues import ALL_QUEUES, queue
 from core.search.base import SearchQuery
 from core.services import Services
 from core.timeutil import utcnow
@@ -43,8 +45,6 @@ def _failed_jobs(services: Services, name: str) -> list[dict[str, str]]:
 
 def _own_snapshot(services: Services) -> dict[str, Any]:
     """Compute the liveness lag and queue lengths here, when the worker's metrics fail."""
-    from core.queues import ALL_QUEUES, queue
-
     now = utcnow()
     with services.catalog.sessions() as session:
         oldest = session.scalar(
@@ -63,8 +63,6 @@ def _own_snapshot(services: Services) -> dict[str, Any]:
 
 def _liveness(services: Services) -> dict[str, Any]:
     try:
-        from core.metrics import snapshot
-
         return snapshot(services)
     except redis.RedisError:
         raise
@@ -76,8 +74,6 @@ def _liveness(services: Services) -> dict[str, Any]:
 
 def queue_figures(services: Services) -> dict[str, Any]:
     """Return liveness and queue figures, or the reason they cannot be read."""
-    from core.queues import ALL_QUEUES
-
     try:
         figures = _liveness(services)
         for name in ALL_QUEUES:

@@ -127,7 +127,7 @@ def new_domains(session: Session, now: datetime) -> list[NewDomain]:
 def counts(session: Session) -> dict[str, int]:
     """Return how many items wait in each part of the queue."""
 
-    def count(model: type, status: str) -> int:
+    def count(model: type[Submission] | type[Report] | type[HostClaim], status: str) -> int:
         return int(
             session.scalar(select(func.count()).select_from(model).where(model.status == status))
             or 0

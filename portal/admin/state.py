@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from core.catalog.curation import curation_of, domain_of, hidden_because, hide, unhide
@@ -27,6 +27,8 @@ from core.catalog.sources import (
 from core.timeutil import utcnow
 
 State = dict[str, Any]
+#: The models whose rows admins act on through their `status`.
+_StatusRow = TypeVar("_StatusRow", Submission, Report, HostClaim)
 _DOMAIN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
 
 
@@ -94,8 +96,11 @@ def _set_merge(session: Session, space: Space, into: int | None) -> None:
         return
     if curation.merged_into is not None:
         session.flush()
+        # Declarative typing promises only a FromClause; a mapped class has one Table.
+        sightings = Sighting.__table__
+        assert isinstance(sightings, Table)
         session.execute(
-            Sighting.__table__.update()
+            sightings.update()
             .where(Sighting.id.in_(list(curation.merged_sightings or [])))
             .values(space_id=space.id)
         )
@@ -238,11 +243,11 @@ def set_source(session: Session, key: str, state: State) -> None:
         raise ActionError(str(error)) from None
 
 
-def _row_status(model: type) -> tuple[Callable[..., State], Callable[..., None]]:
+def _row_status(model: type[_StatusRow]) -> tuple[Callable[..., State], Callable[..., None]]:
     """Return (read, set) of the `status` of one row of `model`."""
     name = model.__tablename__
 
-    def row(session: Session, key: str) -> Any:
+    def row(session: Session, key: str) -> _StatusRow:
         found = session.get(model, int(key)) if key.isdigit() else None
         if found is None:
             raise ActionError(f"there is no {name[:-1].replace('_', ' ')} {key}")

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from core.catalog.models import Space, SpaceCuration
 from core.catalog.sources import find_source, list_sources
-from core.queues import enqueue_reindex
+from core.queues import enqueue_reindex, enqueue_source_crawl
 from portal.accounts import admin_required, current_user
 from portal.accounts.session import safe_next
 from portal.admin import audit, ops, picks, queue
@@ -145,8 +145,6 @@ def recrawl(source_id: int) -> BaseResponse:
                 f"source:{source.url}",
                 request.form.get("reason"),
             )
-            from core.queues import enqueue_source_crawl
-
             job = enqueue_source_crawl(services, source_id)
         flash("Crawl queued." if job is not None else "A crawl of it is already queued.")
     except ActionError as error:

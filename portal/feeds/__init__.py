@@ -6,7 +6,7 @@ from flask import Blueprint, Response, abort, g, jsonify, request
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import BadRequest
 
-from core.catalog.models import Host
+from core.catalog.models import Host, Space
 from core.search.base import QueryError, SearchQuery
 from portal import queries
 from portal.context import current_services
@@ -28,7 +28,7 @@ def _cached(response: Response, max_age: int) -> Response:
     return response
 
 
-def _atom(spaces: list, path: str, title: str) -> Response:
+def _atom(spaces: list[Space], path: str, title: str) -> Response:
     config = current_services().config
     body = atom_feed(
         spaces, config=config, self_url=config.portal_url + path, title=title, now=g.now

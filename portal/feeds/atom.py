@@ -69,4 +69,6 @@ def atom_feed(
     _add(feed, "generator", "Spaces portal")
     for space in spaces:
         _entry(feed, space, config, now)
-    return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+    # With an encoding other than "unicode" the serializer returns bytes; its stub says Any.
+    document: bytes = ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+    return document

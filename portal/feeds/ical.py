@@ -44,4 +44,6 @@ def host_calendar(spaces: Sequence[Space], *, config: Config, name: str, now: da
         if space.topics:
             event.add("categories", [xml_text(str(t)) for t in space.topics])
         calendar.add_component(event)
-    return calendar.to_ical()
+    # icalendar leaves to_ical unannotated; it returns the encoded calendar.
+    document: bytes = calendar.to_ical()
+    return document

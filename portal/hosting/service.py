@@ -133,7 +133,8 @@ def listener_series(session: Session, space_id: int) -> list[tuple[datetime, int
         .order_by(SpaceCheck.at.desc())
         .limit(CHART_POINTS)
     )
-    return [(at, int(n)) for at, n in reversed(rows.all())]
+    # The query already left out checks without a count; `is not None` only narrows the type.
+    return [(at, int(n)) for at, n in reversed(rows.all()) if n is not None]
 
 
 def dashboard(session: Session, user: User, limit: int = 30) -> list[HostedSpace]:

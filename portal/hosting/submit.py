@@ -7,6 +7,7 @@ import logging
 import redis
 
 from core.catalog.models import User
+from core.queues import enqueue_url_crawl
 from core.services import Services
 from portal.context import current_services
 from portal.hosting.service import check_url, record_submission
@@ -55,8 +56,6 @@ def submit(user: User, url: object) -> tuple[int, str]:
         clean = check_url(url)
     except ValueError as error:
         raise SubmitRefused(str(error), 400) from None
-    from core.queues import enqueue_url_crawl
-
     try:
         enqueue_url_crawl(services, clean, reason="submission")
     except redis.RedisError:

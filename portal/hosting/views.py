@@ -19,6 +19,7 @@ from flask import (
 from werkzeug.wrappers import Response as BaseResponse
 
 from core.catalog.models import HostedRoom
+from core.queues import enqueue_url_crawl
 from core.services import Services
 from core.timeutil import parse_iso, utcnow
 from portal.accounts import host_required, signed_in_user
@@ -99,8 +100,6 @@ def open_room() -> BaseResponse | tuple[str, int]:
 def _crawl_soon(services: Services, url: str) -> None:
     # The room server pings the portal too; this only makes it quicker when pings are off.
     try:
-        from core.queues import enqueue_url_crawl
-
         enqueue_url_crawl(services, url, reason="opened")
     except redis.RedisError:
         log.warning("could not queue a crawl of %s; the room server's ping will", url)

@@ -7,14 +7,17 @@ from typing import Any
 
 from flask import Flask, g, request
 
+from core.catalog import follows, reminders
+from core.catalog import notifications as notify
+from core.catalog.notifications import deliver_starting
 from portal.accounts import current_user
 from portal.context import current_services
+from portal.listeners.me import me
+from portal.listeners.views import actions
 
 
 def _helpers() -> dict[str, Any]:
     """Return template helpers that answer for the signed-in user (and cheaply for no one)."""
-    from core.catalog import follows, reminders
-    from core.catalog import notifications as notify
 
     def query(func: Callable[..., Any], *args: Any, default: Any) -> Any:
         user = current_user()
@@ -26,7 +29,8 @@ def _helpers() -> dict[str, Any]:
     def unread() -> int:
         if "unread" not in g:
             g.unread = query(notify.unread_count, default=0)
-        return g.unread
+        count: int = g.unread
+        return count
 
     interval = current_services().config.live_check_interval_s
     return {
@@ -39,9 +43,6 @@ def _helpers() -> dict[str, Any]:
 
 def init_app(app: Flask) -> None:
     """Register the listener pages and their template helpers."""
-    from portal.listeners.me import me
-    from portal.listeners.views import actions
-
     app.register_blueprint(actions)
     app.register_blueprint(me)
     app.context_processor(_helpers)
@@ -55,7 +56,5 @@ def init_app(app: Flask) -> None:
         user = current_user()
         if user is None:
             return
-        from core.catalog.notifications import deliver_starting
-
         with current_services().catalog.session() as db:
             deliver_starting(db, g.now, user.id)

@@ -12,7 +12,13 @@ from core.services import Services
 from core.timeutil import isoformat, utcnow
 from portal import accounts, admin, listeners, present
 from portal.context import EXTENSION
+from portal.feeds import feeds
+from portal.hosting.api import hosting_api
+from portal.hosting.views import hosting
 from portal.security import apply_security_headers, content_security_policy, origin_of
+from portal.views.api import api
+from portal.views.metrics import metrics
+from portal.views.pages import pages
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +35,7 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def _error_response(error: HTTPException) -> tuple[Any, int]:
+def _error_response(error: HTTPException) -> tuple[Response, int]:
     code = error.code or 500
     # Our own aborts carry a specific description; Werkzeug's defaults are too generic.
     specific = error.description != type(error).description
@@ -51,11 +57,11 @@ def _error_response(error: HTTPException) -> tuple[Any, int]:
 
 def _install_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+    def http_error(error: HTTPException) -> tuple[Response, int]:
         return _error_response(error)
 
     @app.errorhandler(Exception)
-    def unexpected(error: Exception):  # type: ignore[no-untyped-def]
+    def unexpected(error: Exception) -> tuple[Response, int]:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return _error_response(InternalServerError())
 
@@ -83,17 +89,10 @@ def _install_template_helpers(app: Flask, services: Services) -> None:
 
 def register(app: Flask) -> None:
     """Register the pages, the JSON API, error handling and security headers on `app`."""
-    from portal.feeds import feeds
-    from portal.hosting.api import hosting_api
-    from portal.hosting.views import hosting
-    from portal.views.api import api
-    from portal.views.metrics import metrics
-    from portal.views.pages import pages
-
     services: Services = app.extensions[EXTENSION]
     policy = content_security_policy(services.config)
     # Keep fields in the documented order (Flask sorts JSON keys unless told not to).
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # typed as the base JSONProvider
 
     @app.before_request
     def stamp_time() -> None:

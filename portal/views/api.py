@@ -9,7 +9,9 @@ from urllib.parse import urlsplit
 
 import redis
 from flask import Blueprint, Response, jsonify, request
+from flask.blueprints import BlueprintSetupState
 
+from core.queues import enqueue_url_crawl
 from core.search.base import FACETS, QueryError, SearchQuery
 from portal import cache, present, queries
 from portal.accounts.csrf import csrf_exempt
@@ -21,7 +23,14 @@ from portal.views.params import search_query
 log = logging.getLogger(__name__)
 
 api = Blueprint("api", __name__)
-api.record_once(lambda state: cache.install(state.app))
+
+
+def _install_cache(state: BlueprintSetupState) -> None:
+    """Give the app its response cache when this blueprint is first registered."""
+    cache.install(state.app)
+
+
+api.record_once(_install_cache)
 
 MAX_URL_LENGTH = 2000
 MAX_SUGGEST_LENGTH = 100
@@ -83,7 +92,7 @@ def _ping_url(body: Any) -> str:
     """Return the URL a ping announces; raise ValueError saying what is wrong with it."""
     if not isinstance(body, dict) or not isinstance(body.get("url"), str):
         raise ValueError('send a JSON object like {"url": "https://rooms.example/s/abc"}')
-    url = body["url"].strip()
+    url: str = body["url"].strip()
     if not url or len(url) > MAX_URL_LENGTH:
         raise ValueError(f"url must be between 1 and {MAX_URL_LENGTH} characters")
     if any(ch.isspace() or ord(ch) < 32 for ch in url):
@@ -125,11 +134,10 @@ def ping() -> Response:
     except ValueError as error:
         return _error(400, str(error))
     try:
-        from core.queues import enqueue_url_crawl
-    except ImportError:
-        log.error("core.queues is not installed; ping for %s dropped", url)
+        enqueue_url_crawl(services, url, reason="ping")
+    except redis.RedisError:
+        log.exception("crawl queue unavailable; ping for %s dropped", url)
         return _error(503, "the crawl queue is not available; try again later")
-    enqueue_url_crawl(services, url, reason="ping")
     response = jsonify({"status": "accepted", "url": url})
     response.status_code = 202
     return response

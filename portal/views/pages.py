@@ -11,14 +11,23 @@ from urllib.parse import quote, urlencode
 from xml.sax.saxutils import escape as xml_escape
 
 from flask import Blueprint, Response, abort, g, render_template, request, url_for
+from flask.blueprints import BlueprintSetupState
 
+from core.catalog.models import Space
 from core.search.base import QueryError, SearchQuery, SearchResult
 from portal import cache, present, queries
 from portal.context import current_services
 from portal.views.params import query_args, search_query
 
 pages = Blueprint("pages", __name__)
-pages.record_once(lambda state: cache.install(state.app))
+
+
+def _install_cache(state: BlueprintSetupState) -> None:
+    """Give the app its response cache when this blueprint is first registered."""
+    cache.install(state.app)
+
+
+pages.record_once(_install_cache)
 
 #: SearchQuery refuses pages past this, so pagination never links beyond it.
 MAX_PAGE = 1000
@@ -49,7 +58,7 @@ def home() -> str:
         )
 
 
-def _run_search(query: SearchQuery) -> tuple[SearchResult, list, dict[int, str]]:
+def _run_search(query: SearchQuery) -> tuple[SearchResult, list[Space], dict[int, str]]:
     """Search, then load the hits from the catalog in result order, with their snippets."""
     services = current_services()
     result = services.search.search(query)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from http.server import BaseHTTPRequestHandler
 
 from core.config import Config
 from tests.crawler.conftest import FAST
@@ -39,16 +40,16 @@ class MazeSite(Site):
         server = self.server
         assert server is not None
         handler = server.RequestHandlerClass
-        original = handler.do_GET  # type: ignore[attr-defined]
+        original = handler.do_GET  # type: ignore[attr-defined]  # typeshed: a factory, not a class
 
-        def do_get(request: object) -> None:
-            path = request.path  # type: ignore[attr-defined]
+        def do_get(request: BaseHTTPRequestHandler) -> None:
+            path = request.path
             if path.startswith("/maze"):
                 base = path.rstrip("/")
                 self.routes[path] = links(*(f"{base}/{n}" for n in range(10)))
             original(request)
 
-        handler.do_GET = do_get  # type: ignore[attr-defined]
+        handler.do_GET = do_get  # type: ignore[attr-defined]  # the same: typeshed sees a factory
         return started
 
 

@@ -24,7 +24,7 @@ from core.config import RESPONSE_CACHE_TTL_S
 from tests.browser import launch_chromium
 from tests.support import free_port
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 

@@ -17,6 +17,7 @@ from core.services import Services
 from core.timeutil import utcnow
 from portal.app import create_app
 from portal.queries import live_now
+from tests.conftest import REDIS_URL
 from tests.worker.conftest import StatusServer, add_space, room
 from worker.liveness_jobs import check_spaces
 
@@ -64,7 +65,7 @@ def test_metrics_exposition(queued_services: Services, status_server: StatusServ
 def test_counters_are_shared_between_processes(queued_services: Services, redis_client) -> None:
     # Another worker process: another client on the same server, adding to the same counts.
     embedded = getattr(redis_client, "socket_file", None)
-    url = embedded_redis_url(redis_client) if embedded else "redis://127.0.0.1:6379/0"
+    url = embedded_redis_url(redis_client) if embedded else REDIS_URL
     other = redis_lib.Redis.from_url(url)
     metrics.count_checks(redis_client, {("status", "ok"): 5})
     metrics.count_checks(other, {("status", "ok"): 7, ("page", "failed"): 1})

@@ -13,6 +13,7 @@ from core import queues
 from core.catalog.models import Space
 from core.redisconn import embedded_redis_url
 from core.services import Services
+from tests.conftest import REDIS_URL
 from tests.worker.conftest import StatusServer, add_space, room
 from worker.run import SCHEDULER_LOCK, Scheduler, build_cron, run_worker
 
@@ -78,7 +79,7 @@ def test_every_worker_takes_the_schedules_ticks_whatever_its_queues(
 def test_python_m_worker_stops_cleanly_on_sigterm(queued_services: Services, redis_client) -> None:
     config = queued_services.config
     url = getattr(redis_client, "socket_file", None)
-    redis_url = embedded_redis_url(redis_client) if url else "redis://127.0.0.1:6379/0"
+    redis_url = embedded_redis_url(redis_client) if url else REDIS_URL
     env = {**os.environ, **config.child_env(), "SPACES_REDIS_URL": redis_url}
     child = subprocess.Popen(
         [sys.executable, "-m", "worker"],

@@ -1,7 +1,8 @@
 """Alembic environment: migrate the catalog database named by the caller."""
 
 from alembic import context
-from sqlalchemy import pool
+from sqlalchemy import Column, Index, pool
+from sqlalchemy.sql.schema import SchemaItem
 
 from core.catalog.db import make_engine
 from core.catalog.models import Base
@@ -14,9 +15,16 @@ target_metadata = Base.metadata
 SEARCH_TABLE_PREFIXES = ("fts_spaces", "search_spaces")
 
 
-def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
+def include_object(
+    obj: SchemaItem,
+    name: str | None,
+    type_: str,
+    reflected: bool,
+    compare_to: SchemaItem | None,
+) -> bool:
     """Leave the search backends' own tables out of autogenerate."""
-    table = obj.table.name if type_ in ("index", "column") else name
+    owner = obj.table if isinstance(obj, Column | Index) else None
+    table = owner.name if owner is not None else name or ""
     return not (type_ in ("table", "index", "column") and table.startswith(SEARCH_TABLE_PREFIXES))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     ForeignKey,
@@ -43,12 +44,13 @@ class SpaceCuration(Base):
         ForeignKey("spaces.id", ondelete="CASCADE"), primary_key=True
     )
     title: Mapped[str | None] = mapped_column(String(300))  # None: the crawled title
-    topics: Mapped[list | None]  # None: the crawled topics
+    topics: Mapped[list[str] | None]  # None: the crawled topics
     pinned_at: Mapped[datetime | None] = mapped_column(index=True)
     # Why the space is hidden: "admin", "merge", "ban:host:<id>", "ban:domain:<name>".
     hidden_by: Mapped[str | None] = mapped_column(String(300), index=True)
     merged_into: Mapped[int | None] = mapped_column(ForeignKey("spaces.id", ondelete="SET NULL"))
-    merged_sightings: Mapped[list] = mapped_column(default=list)  # moved, to move back on undo
+    # Ids of the sightings a merge moved here, to move back on undo.
+    merged_sightings: Mapped[list[int]] = mapped_column(default=list)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     space: Mapped[Space] = relationship(foreign_keys=[space_id])
@@ -76,8 +78,8 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(40))
     target: Mapped[str] = mapped_column(String(400), index=True)  # "space:12", "domain:x.org"
     reason: Mapped[str] = mapped_column(String(1000))
-    before: Mapped[dict] = mapped_column(default=dict)
-    after: Mapped[dict] = mapped_column(default=dict)
+    before: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    after: Mapped[dict[str, Any]] = mapped_column(default=dict)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     undo_of: Mapped[int | None] = mapped_column(ForeignKey("audit_log.id", ondelete="SET NULL"))
     undone_by: Mapped[int | None] = mapped_column(ForeignKey("audit_log.id", ondelete="SET NULL"))

@@ -56,7 +56,7 @@ class Space(Base):
     started_at: Mapped[datetime | None]
     scheduled_start: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
-    topics: Mapped[list] = mapped_column(default=list)
+    topics: Mapped[list[str]] = mapped_column(default=list)
     lang: Mapped[str] = mapped_column(String(12), default="")
     # Never written: the pages that shared a space are its sightings, and the API's
     # `source` is its platform. The column stays until a migration drops it.
