@@ -175,3 +175,16 @@ def test_server_errors_say_little_and_stay_in_format(client, services, caplog) -
     assert page.status_code == 500 and page.mimetype == "text/html"
     assert "Something went wrong" in page.get_data(as_text=True)
     assert "search server unreachable" in caplog.text  # logged for the operator
+
+
+def test_a_spaces_source_is_the_platform_it_is_on(client, make_space) -> None:
+    on_rooms = make_space(platform="rooms", url=f"{ROOMS}/s/src1")
+    on_x = make_space(platform="x", url="https://x.com/i/spaces/1SourceOfX")
+    on_web = make_space(platform="web", url="https://club.example/e/7")
+    sources = {
+        space_id: client.get(f"/api/v1/spaces/{space_id}").get_json()["source"]
+        for space_id in (on_rooms, on_x, on_web)
+    }
+    assert sources == {on_rooms: "rooms", on_x: "x", on_web: "web"}
+    listed = client.get("/api/v1/spaces?per_page=100").get_json()["items"]
+    assert {item["id"]: item["source"] for item in listed} == sources
