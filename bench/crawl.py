@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import json
 import random
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,7 @@ from typing import Any
 import jinja2
 from sqlalchemy import select
 
+from bench.net import free_port, wait_listening
 from core.catalog.migrate import upgrade
 from core.catalog.models import Space
 from core.config import Config
@@ -166,30 +165,12 @@ def _write(path: Path, text: str) -> None:
     path.write_text(text)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]  # an IPv4 socket's address is (host, port)
-        return port
-
-
-def _wait_for(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"the corpus server did not start on port {port}")
-
-
 def run(quick: bool = False) -> dict[str, float]:
     """Crawl a generated corpus (10,000 pages, 1,000 if quick) and return the figures."""
     pages = 1_000 if quick else 10_000
     with tempfile.TemporaryDirectory(prefix="spaces-crawl-bench-") as tmp:
         work = Path(tmp)
-        port = _free_port()
+        port = free_port()
         base = f"http://127.0.0.1:{port}"
         truth = build_corpus(work / "site", pages, base)
         server = subprocess.Popen(
@@ -198,7 +179,7 @@ def run(quick: bool = False) -> dict[str, float]:
             stderr=subprocess.DEVNULL,
         )  # fmt: skip
         try:
-            _wait_for(port)
+            wait_listening(port, "the corpus server")
             config = Config.from_env(
                 {"SPACES_DATA_DIR": str(work / "var"), "SPACES_CRAWL_ALLOW": "127.0.0.1",
                  "SPACES_SECRET_KEY": "bench", "SPACES_ROOMS_SECRET": "bench"}

@@ -25,7 +25,6 @@ import asyncio
 import os
 import random
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,6 +40,7 @@ from urllib.parse import urlencode
 import aiohttp
 
 from bench.corpus import fill
+from bench.net import free_port
 from bench.search import query_mix
 from core.catalog.db import Catalog
 from core.catalog.migrate import upgrade
@@ -98,7 +98,6 @@ def _path(base: str, params: dict[str, Any]) -> str:
 
 
 async def _drive(base: str, targets: list[str], seconds: float) -> dict[str, Any]:
-
     times: list[float] = []
     errors = hits = 0
     deadline = time.perf_counter() + seconds
@@ -138,18 +137,8 @@ def drive(base: str, targets: list[str], seconds: float) -> dict[str, float]:
     }
 
 
-def free_port() -> int:
-    """Return a loopback TCP port that is free right now."""
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]  # an IPv4 socket's address is (host, port)
-        return port
-
-
 def gunicorn_flags() -> list[str]:
     """Return the worker flags `spaces portal` and `spaces up` run gunicorn with."""
-
     return portal_worker_flags()
 
 
@@ -182,7 +171,6 @@ def start_portal(data_dir: Path, port: int, redis_url: str) -> subprocess.Popen[
 
 def _churn(data_dir: Path, redis_url: str, count: int, stop: threading.Event) -> None:
     """Change spaces as liveness checks and curators would, until `stop` is set."""
-
     moves = {State.SCHEDULED: State.LIVE, State.LIVE: State.ENDED}
     config = Config.from_env({"SPACES_DATA_DIR": str(data_dir), "SPACES_REDIS_URL": redis_url})
     services = build_services(config)

@@ -18,7 +18,6 @@ import logging
 import multiprocessing as mp
 import os
 import resource
-import socket
 import sys
 import tempfile
 import time
@@ -29,6 +28,7 @@ from typing import Any
 import numpy as np
 from aiohttp import web
 
+from bench.net import free_port, wait_listening
 from bench.rooms_peers import listeners_main, speakers_main
 from rooms.app import create_app
 from rooms.captions import RATE, WINDOW_S, load_model, speech_wav, transcribe
@@ -71,7 +71,6 @@ def server_rss_kb(pid: int) -> int:
 
 def _report_gc_pauses(min_ms: float = 20.0) -> None:
     """Print each garbage collection that stalls the server over `min_ms` (to stderr)."""
-
     started = [0.0]
 
     def callback(phase: str, info: dict[str, int]) -> None:
@@ -86,7 +85,6 @@ def _report_gc_pauses(min_ms: float = 20.0) -> None:
 
 
 def _server_main(data_dir: str, port: int, captions: bool) -> None:
-
     _report_gc_pauses()
 
     config = RoomsConfig(
@@ -97,25 +95,6 @@ def _server_main(data_dir: str, port: int, captions: bool) -> None:
         captions=captions,
     )
     web.run_app(create_app(config), host="127.0.0.1", port=port, print=None)
-
-
-def _free_port() -> int:
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]  # an IPv4 socket's address is (host, port)
-        return port
-
-
-def _wait_listening(port: int, timeout: float = 30.0) -> None:
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise TimeoutError(f"the room server did not listen on port {port} in {timeout:.0f} s")
 
 
 def _ask(conn: Connection, message: tuple[Any, ...], timeout: float = 120.0) -> Any:
@@ -138,7 +117,7 @@ class Bench:
     def __init__(self, captions: bool = False) -> None:
         self.ctx = mp.get_context("spawn")
         self.tmp = tempfile.TemporaryDirectory()
-        port = _free_port()
+        port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         self.server = self.ctx.Process(
             target=_server_main, args=(self.tmp.name, port, captions), daemon=True
@@ -146,7 +125,7 @@ class Bench:
         self.procs: list[Any] = [self.server]
         self.conns: list[Connection] = []
         self.server.start()
-        _wait_listening(port)
+        wait_listening(port, "the room server")
         self.speakers = self._spawn(speakers_main, self.url, SECRET)
         self.room_id = _ask(self.speakers, ("start",), 60)["room_id"]
         self.listeners = [
@@ -273,7 +252,6 @@ def ramp(steps: list[int], settle: float, window: float, budget: float) -> dict[
 
 def run(quick: bool = False) -> dict[str, float]:
     """Run the listener ramp and the captions measure; return flat figures."""
-
     if quick:
         results = ramp([100, 200], settle=2.0, window=4.0, budget=25.0)
         speech_s = 6.0

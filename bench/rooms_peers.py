@@ -226,7 +226,6 @@ def _latencies(sent: list[float], arrived: list[float]) -> list[float]:
 
 def speakers_main(url: str, secret: str, conn: Connection) -> None:
     """Open the room with a pulsing host and ten steady speakers, and time the pulses."""
-
     RTCIceGatherer.getDefaultIceServers = staticmethod(lambda: [])  # type: ignore[method-assign]  # no STUN on loopback
 
     async def main() -> None:

@@ -77,7 +77,6 @@ def percentiles(
 
 
 def _measure_api(url: str, data_dir: Path, mix: list[dict[str, Any]]) -> tuple[float, float]:
-
     config = Config(
         data_dir=data_dir,
         database_url=url,
@@ -134,7 +133,6 @@ def _elastic_url() -> str:
 
 
 def _elastic(tmp: Path, size: int, mix: list[dict[str, Any]], results: dict[str, float]) -> None:
-
     url = f"sqlite:///{tmp / 'catalog-es.db'}"
     upgrade(url)
     catalog = Catalog(url)
@@ -189,7 +187,6 @@ def relevance(results: dict[str, float]) -> None:
 
 
 def _postgres_relevance(score: Callable[[SearchBackend], float], results: dict[str, float]) -> None:
-
     admin_url = os.environ.get(
         "SPACES_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
     )
