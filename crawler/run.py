@@ -1,10 +1,11 @@
 """The crawler's command: crawl URLs in this process and print what happens.
 
-`python -m crawler.run URL... [--depth N] [--json]` runs one Scrapy crawl (its Twisted
-reactor cannot be restarted, so each crawl gets a fresh process) and prints one event
-per line: a JSON object with `--json` (`page`, `space`, `share`, `refused`, `skipped`,
-`error`, `robots`, and `done` with the process's peak memory). The worker's crawl jobs
-and `spaces crawl` start it and read those events.
+`python -m crawler.run URL... [--depth N] [--kind KIND] [--json]` runs one Scrapy
+crawl (its Twisted reactor cannot be restarted, so each crawl gets a fresh process)
+and prints one event per line: a JSON object with `--json` (`page`, `space`, `share`,
+`refused`, `skipped`, `error`, `robots`, and `done` with the process's peak memory).
+The worker's crawl jobs and `spaces crawl` start it and read those events
+(worker.crawls).
 """
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+import importlib
 from datetime import timedelta
 
 from rq import Queue, SimpleWorker
@@ -123,3 +124,12 @@ def test_unknown_queue_names_are_refused(queued_services: Services) -> None:
 
     with pytest.raises(ValueError, match="unknown queue"):
         queues.queue(queued_services, "default")
+
+
+def test_the_jobs_others_enqueue_by_name_are_the_workers_functions() -> None:
+    names = (queues.CRAWL_URL_JOB, queues.CRAWL_SOURCE_JOB, queues.CHECK_SPACES_JOB)
+    for name in (*names, queues.REINDEX_JOB):
+        module, _, function = name.rpartition(".")
+        assert module.startswith("worker.") and callable(
+            getattr(importlib.import_module(module), function)
+        )
