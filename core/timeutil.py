@@ -17,9 +17,12 @@ def isoformat(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def parse_iso(value: str | None) -> datetime | None:
-    """Parse an ISO 8601 time (a trailing Z allowed); naive times are taken as UTC."""
-    if not value:
+def parse_iso(value: object) -> datetime | None:
+    """Parse an ISO 8601 time (a trailing Z allowed); naive times are taken as UTC.
+
+    Anything but a string (a JSON null or number from a stranger's API) is no time.
+    """
+    if not isinstance(value, str) or not value:
         return None
     try:
         parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import redis
 from redis.typing import EncodableT, FieldT
 
+from core.redisconn import as_text
 from crawler.frontier import KEEP_S
 
 #: Pages remembered per link target until it is fetched; a target linked from more
@@ -99,7 +100,7 @@ class RedisLinks:
         if not wanted:
             return {}
         values = self.client.hmget(self.spaces_key, wanted)
-        return {url: _text(value) for url, value in zip(wanted, values, strict=True) if value}
+        return {url: as_text(value) for url, value in zip(wanted, values, strict=True) if value}
 
     def remember_space(self, urls: Iterable[str], space_url: str) -> None:
         mapping: dict[FieldT, EncodableT] = dict.fromkeys(urls, space_url)
@@ -133,13 +134,8 @@ class RedisLinks:
         found: dict[str, str] = {}
         for pages in hashes:
             for page, anchor in pages.items():
-                found.setdefault(page.decode(), anchor.decode())
+                found.setdefault(as_text(page), as_text(anchor))
         return found
-
-
-def _text(value: bytes | str) -> str:
-    # Replies are bytes: the client is made without decode_responses (with it, they are str).
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def link_memory(settings: Any) -> LinkMemory:

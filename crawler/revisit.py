@@ -21,7 +21,7 @@ from redis.typing import EncodableT, FieldT
 from scrapy.exceptions import IgnoreRequest
 
 from core.platforms.registry import canonical_url
-from core.redisconn import connect
+from core.redisconn import as_text, connect
 from crawler.settings import CONFIG_SETTING
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ class RevisitStore:
         raw = self.client.hgetall(_key(url))
         if not raw:
             return None
-        fields = {_text(k): _text(v) for k, v in raw.items()}
+        fields = {as_text(k): as_text(v) for k, v in raw.items()}
         return PageState(
             etag=fields.get("etag", ""),
             last_modified=fields.get("lm", ""),
@@ -90,11 +90,6 @@ class RevisitStore:
 
 def _key(url: str) -> str:
     return KEY_PREFIX + hashlib.sha1(url.encode(), usedforsecurity=False).hexdigest()
-
-
-def _text(value: bytes | str) -> str:
-    # Replies are bytes: the client is made without decode_responses (with it, they are str).
-    return value.decode() if isinstance(value, bytes) else value
 
 
 class RevisitMiddleware:

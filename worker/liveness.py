@@ -10,16 +10,11 @@ import redis
 
 from core.config import Config
 from core.platforms import registry
-from core.platforms.base import Checking, Outcome, Probe, SpaceRow
+from core.platforms.base import Checking, Outcome, Probe
 from core.webfetch import Fetcher
 from worker import httppool
 
 TIMEOUT_S = 5.0
-
-
-def probe_for(space: SpaceRow, platform: str, config: Config) -> Probe | None:
-    """Return how to check `space` (of `platform`), or None when it cannot be checked here."""
-    return registry.get(platform).probe(space, config)
 
 
 def probe_all(

@@ -14,6 +14,7 @@ from core import metrics
 from core.catalog.checks import prune_checks, record_observations
 from core.catalog.models import Space
 from core.catalog.spaces import defer_checks, due_space_ids
+from core.platforms import registry
 from core.platforms.base import Probe
 from core.queues import LIVENESS_TIMEOUT_S, enqueue_liveness_batch
 from core.timeutil import utcnow
@@ -74,7 +75,7 @@ def check_spaces(space_ids: Sequence[int]) -> dict[str, int]:
             ).where(Space.id.in_(list(space_ids)))
         )
         for space in rows:
-            probe = liveness.probe_for(space, space.platform, config)
+            probe = registry.get(space.platform).probe(space, config)
             if since is not None and space.last_checked_at and space.last_checked_at >= since:
                 counts["skipped"] += 1
             elif probe is None:

@@ -103,7 +103,7 @@ def notify_went_live(session: Session, space_ids: Iterable[int]) -> int:
         return 0
     searches = list(session.scalars(select(SavedSearch)))
     for space, since in spaces:
-        period = (isoformat(since) if since else None) or ""
+        period = isoformat(since) or ""
         # One notice per person per event: a reminder says it best, then a follow.
         told: set[int] = set()
         for reminder in session.scalars(select(Reminder).where(Reminder.space_id == space.id)):

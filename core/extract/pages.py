@@ -153,7 +153,7 @@ def _is_live(event: dict[str, Any]) -> bool:
 
 def parse_time(value: Any) -> datetime | None:
     """Return an aware UTC datetime from an ISO 8601 string, or None if it is not one."""
-    parsed = parse_iso(value) if isinstance(value, str) else None
+    parsed = parse_iso(value)
     return parsed.astimezone(UTC) if parsed is not None else None
 
 

@@ -124,9 +124,9 @@ def observation_from_status(data: dict[str, Any]) -> Observation:
         listener_count=_count(data.get("listener_count")),
         speaker_count=len(speakers) if isinstance(speakers, list) else None,
         title=(title.strip()[:300] or None) if isinstance(title, str) else None,
-        started_at=parse_iso(_text(data.get("started_at"))),
-        scheduled_start=parse_iso(_text(data.get("scheduled_start"))),
-        ended_at=parse_iso(_text(data.get("ended_at"))),
+        started_at=parse_iso(data.get("started_at")),
+        scheduled_start=parse_iso(data.get("scheduled_start")),
+        ended_at=parse_iso(data.get("ended_at")),
     )
 
 
@@ -134,7 +134,3 @@ def _count(value: Any) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return max(0, int(value))
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None

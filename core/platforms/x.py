@@ -248,9 +248,9 @@ def observation_from_space(item: dict[str, Any]) -> Observation:
         listener_count=count if isinstance(count, int) and count >= 0 else None,
         speaker_count=len(people) if people else None,
         title=(title.strip()[:300] or None) if isinstance(title, str) else None,
-        started_at=parse_iso(_text(item.get("started_at"))),
-        scheduled_start=parse_iso(_text(item.get("scheduled_start"))),
-        ended_at=parse_iso(_text(item.get("ended_at"))),
+        started_at=parse_iso(item.get("started_at")),
+        scheduled_start=parse_iso(item.get("scheduled_start")),
+        ended_at=parse_iso(item.get("ended_at")),
     )
 
 
@@ -287,7 +287,3 @@ def _reset_time(headers: Any) -> datetime | None:
 
 def _ids(value: Any) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else []
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None

@@ -82,9 +82,8 @@ class SpacesSpider(scrapy.Spider):
             links = feed_links(response.text, response.url)
             for url, title in links:
                 if recognised := recognise(url):
-                    record = recognised[0].shared_record(
-                        recognised[1], clean_text(title, ANCHOR_MAX)
-                    )
+                    platform, link = recognised
+                    record = platform.shared_record(link, clean_text(title, ANCHOR_MAX))
                     yield FoundSpace(record, page_url=here, anchor_text=title)
             yield from self._follow(response, here, links)
             return
