@@ -16,11 +16,19 @@ $(STAMP): setup.cfg pyproject.toml
 
 install: $(STAMP)
 
-# Browser tests drive Debian's Chromium; espeak-ng makes test speech.
-browser:
-	@command -v chromium >/dev/null 2>&1 && command -v espeak-ng >/dev/null 2>&1 || { \
+# Browser tests drive Debian's Chromium; espeak-ng makes test speech; the colour emoji
+# font lets reactions render; axe-core (npm) checks the pages' accessibility.
+AXE := $(VENV)/npm/node_modules/axe-core/axe.min.js
+
+browser: $(AXE)
+	@command -v chromium >/dev/null 2>&1 && command -v espeak-ng >/dev/null 2>&1 \
+	  && [ -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || { \
 	  $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium espeak-ng; }
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium espeak-ng \
+	    fonts-noto-color-emoji; }
+
+$(AXE):
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/npm axe-core@4.14
 
 up: install
 	$(BIN)/spaces up

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
 CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parent.parent
+# Installed by `make test` (make browser) from the npm registry, inside the venv.
+AXE = ROOT / ".venv" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
+PHONE = {"width": 360, "height": 740}
+DESKTOP = {"width": 1366, "height": 900}
 FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -52,3 +62,52 @@ def serve(app: Flask) -> Iterator[str]:
         server.shutdown()
         thread.join(timeout=5)
         server.server_close()
+
+
+def screenshot_dir() -> Path:
+    """Where browser tests leave their screenshots: outside the repository."""
+    chosen = os.environ.get("SPACES_SCREENSHOT_DIR")
+    path = Path(chosen) if chosen else Path(tempfile.gettempdir()) / "spaces-screenshots"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def save_screenshot(page: Any, name: str, *, full_page: bool = True) -> Path:
+    """Save a PNG of `page` as NAME-WIDTHxHEIGHT.png in screenshot_dir(); return its path."""
+    size = page.viewport_size or {"width": 0, "height": 0}
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    path = screenshot_dir() / f"{slug}-{size['width']}x{size['height']}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
+
+
+def horizontal_overflow(page: Any) -> int:
+    """How many CSS pixels the page is wider than its viewport (0: no sideways scroll)."""
+    return int(
+        page.evaluate(
+            "Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)"
+            " - document.documentElement.clientWidth"
+        )
+    )
+
+
+def axe_violations(page: Any, impacts: tuple[str, ...] = ("serious", "critical")) -> list[str]:
+    """Run axe-core in `page` (or a frame); describe each violation of the given impacts.
+
+    The script is evaluated through the DevTools protocol, which the pages' CSP does not
+    govern, so nothing has to be relaxed for the check.
+    """
+    if not AXE.exists():
+        pytest.fail(f"axe-core is not installed at {AXE}: run `make browser`")
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.evaluate(AXE.read_text(encoding="utf-8"))
+    results = page.evaluate(
+        "axe.run(document, {iframes: false, resultTypes: ['violations']})"
+        ".then(r => r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
+        " nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))})))"
+    )
+    return [
+        f"{v['impact']}: {v['id']} ({v['help']}) at {', '.join(v['nodes'])}"
+        for v in results
+        if v["impact"] in impacts
+    ]
