@@ -57,7 +57,11 @@ def upcoming(session: Session, now: datetime, limit: int = 12) -> list[Space]:
 
 
 def trending(session: Session, now: datetime, limit: int = 12) -> list[tuple[Space, int]]:
-    """Return spaces shared on the most pages in the last 24 hours, with that count."""
+    """Return spaces shared on the most pages in the last 24 hours, with that count.
+
+    What can still be heard comes first: live, then scheduled, then what has ended, each
+    by how widely it was shared.
+    """
     # Count in a subquery: grouping the outer query would also have to group the host
     # columns its joined eager load adds, which PostgreSQL insists on.
     shares = (
@@ -70,10 +74,15 @@ def trending(session: Session, now: datetime, limit: int = 12) -> list[tuple[Spa
         select(Space, shares.c.shares)
         .join(shares, shares.c.space_id == Space.id)
         .where(Space.hidden.is_(False), Space.state != State.GONE)
-        .order_by(shares.c.shares.desc(), Space.id.desc())
+        .order_by(_still_on(), shares.c.shares.desc(), Space.id.desc())
         .limit(limit)
     )
     return [(space, int(count)) for space, count in rows.unique()]
+
+
+def _still_on() -> ColumnElement[int]:
+    """Rank live spaces 0, scheduled ones 1, everything else 2."""
+    return case((Space.state == State.LIVE, 0), (Space.state == State.SCHEDULED, 1), else_=2)
 
 
 def get_visible(session: Session, space_id: int) -> Space | None:

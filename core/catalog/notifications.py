@@ -107,7 +107,7 @@ def notify_went_live(session: Session, space_ids: Iterable[int]) -> int:
         # One notice per person per event: a reminder says it best, then a follow.
         told: set[int] = set()
         for reminder in session.scalars(select(Reminder).where(Reminder.space_id == space.id)):
-            text = f"{_host(space)} is live now: {_title(space)}"
+            text = f"Starting now: {_host(space)} started {_title(space)}"
             _add(session, reminder.user_id, "reminder", space, text, "")
             told.add(reminder.user_id)
         if space.host is not None:
@@ -138,7 +138,11 @@ def _was_hit(session: Session, search_id: int, space_id: int) -> bool:
 
 
 def deliver_starting(session: Session, now: datetime, user_id: int | None = None) -> int:
-    """Notify reminders whose scheduled space's start time has come; return how many."""
+    """Tell reminders that their space is due; return how many were told.
+
+    This is the "it was due at" notice, sent at the scheduled time while the host has not
+    started; "starting now" goes out when the space actually goes live (notify_went_live).
+    """
     query = (
         select(Reminder, Space)
         .join(Space, Reminder.space_id == Space.id)
@@ -157,7 +161,11 @@ def deliver_starting(session: Session, now: datetime, user_id: int | None = None
         # A start long past that never went live is news to no one; retire it quietly.
         stale = space.scheduled_start is not None and now - space.scheduled_start > STALE_START
         if space.state == State.SCHEDULED and not stale:
-            text = f"Starting now: {_title(space)} with {_host(space)}"
+            due = f"{space.scheduled_start:%H:%M} UTC" if space.scheduled_start else "now"
+            text = (
+                f"Due at {due}: {_title(space)} with {_host(space)}. The host has not "
+                "started yet; we will tell you when it goes live."
+            )
             _add(session, reminder.user_id, "starting", space, text, "")
             count += 1
     return count

@@ -22,6 +22,12 @@
       if (isNaN(date.getTime())) { return; }
       el.textContent = (el.getAttribute("data-prefix") || "") + ago(date);
       el.title = date.toLocaleString();
+      // A scheduled start that has passed: the space is late, not "starting 45 s ago".
+      var starts = el.closest("[data-starts]");
+      if (starts && date.getTime() < Date.now()) {
+        starts.removeAttribute("data-starts");
+        starts.replaceChildren("The host has not started yet (it was due ", el, ")");
+      }
     });
   }
 

@@ -80,13 +80,18 @@ def test_reminder_notifies_when_it_starts_and_when_live(client, services, member
     assert "Reminder set" in client.get(f"/spaces/{soon}").get_data(as_text=True)
     assert _notices(services, member) == []
     with services.catalog.session() as session:
-        session.get(Space, soon).scheduled_start = _now() - timedelta(minutes=1)
+        due_at = _now() - timedelta(minutes=1)
+        session.get(Space, soon).scheduled_start = due_at
     html = client.get("/").get_data(as_text=True)
     assert 'data-unread="1"' in html
-    assert _notices(services, member) == ["Starting now: Morning show with Host 1"]
+    due = f"{due_at:%H:%M} UTC"
+    assert _notices(services, member) == [
+        f"Due at {due}: Morning show with Host 1. The host has not started yet; "
+        "we will tell you when it goes live."
+    ]
     _go_live(services, soon)
     _go_live(services, soon)  # every later check commits again; nobody is told twice
-    assert _notices(services, member)[1:] == ["Host 1 is live now: Morning show"]
+    assert _notices(services, member)[1:] == ["Starting now: Host 1 started Morning show"]
     page = client.get("/me/notifications").get_data(as_text=True)
     assert "Morning show" in page and "is-unread" in page
     _post(client, "/me/notifications/read")

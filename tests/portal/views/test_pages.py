@@ -37,6 +37,33 @@ def test_home_shows_live_upcoming_and_trending(client, make_space, now) -> None:
     assert 'class="badge badge-live"' in live and ">LIVE<" in live
 
 
+def test_trending_puts_what_can_still_be_heard_before_what_ended(client, make_space, now):
+    make_space(
+        title="Ended but everywhere",
+        state=State.ENDED,
+        shared_on=[f"http://e.test/{n}" for n in range(5)],
+    )
+    make_space(
+        title="Later today",
+        state=State.SCHEDULED,
+        scheduled_start=now + timedelta(hours=2),
+        shared_on=("http://s.test/1", "http://s.test/2"),
+    )
+    make_space(title="On now", checked=now, shared_on=("http://l.test/1",))
+    trending = text_of(client.get("/")).split('id="trending"')[1]
+    order = [trending.index(t) for t in ("On now", "Later today", "Ended but everywhere")]
+    assert order == sorted(order)
+
+
+def test_an_overdue_space_says_the_host_has_not_started(client, make_space, now) -> None:
+    late = make_space(
+        title="Running late", state=State.SCHEDULED, scheduled_start=now - timedelta(minutes=5)
+    )
+    html = text_of(client.get(f"/spaces/{late}"))
+    assert "The host has not started yet (it was due" in html
+    assert "Starts" not in html.split('class="space-times"')[1].split("</p>")[0]
+
+
 def test_live_now_needs_a_recent_verification(client, make_space, now, config) -> None:
     stale = now - timedelta(seconds=3 * config.live_check_interval_s + 5)
     fresh = now - timedelta(seconds=3 * config.live_check_interval_s - 5)
