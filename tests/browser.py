@@ -51,9 +51,9 @@ def launch_chromium(extra_flags: list[str] | None = None) -> Iterator:
 
 
 @contextmanager
-def serve(app: Flask) -> Iterator[str]:
-    """Serve `app` on a free loopback port in a thread; yield its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+def serve(app: Flask, port: int = 0) -> Iterator[str]:
+    """Serve `app` on loopback (`port`, or a free one) in a thread; yield its base URL."""
+    server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
