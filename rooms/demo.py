@@ -1,17 +1,26 @@
-"""Open a demo room on a room server and play a gentle chime into it until stopped."""
+"""Open a demo room on a room server and play a gentle chime into it until stopped.
+
+The demo room always has the same id (DEMO_ROOM_ID), so each start reopens the one
+room, and the portal keeps one listing that comes back live, instead of a new room
+(and a new listing) per restart.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from pathlib import Path
+from typing import Any
 
-from rooms.client import Host, create_room, end_room, join_host
+from rooms.client import Host, RoomClientError, create_room, end_room, join_host
 from rooms.config import data_dir_from_env
 from rooms.sources import chime_sequence, write_wav
 from rooms.tokens import issue_token
 
 log = logging.getLogger(__name__)
+
+DEMO_ROOM_ID = "demo"
+DEMO_IDENTITY = "spaces-demo"
 
 DEMO_ROOM = {
     "title": "Welcome to Spaces: a live demo room",
@@ -40,7 +49,7 @@ async def run_demo_host(
     *,
     data_dir: Path | None = None,
 ) -> None:
-    """Create the demo room, host it with looping audio until `stop` is set, then end it.
+    """Open the demo room, host it with looping audio until `stop` is set, then end it.
 
     Without `audio_path` a chime is generated into `<data_dir>/rooms/` (by default
     the SPACES_DATA_DIR folder).
@@ -48,8 +57,8 @@ async def run_demo_host(
     """
     stop = stop or asyncio.Event()
     path = audio_path or demo_audio(data_dir or data_dir_from_env())
-    token = issue_token(secret, "spaces-demo", name="Spaces demo", grants=["host"], ttl=7 * 86400)
-    room = await create_room(rooms_url, token, **DEMO_ROOM)
+    token = issue_token(secret, DEMO_IDENTITY, name="Spaces demo", grants=["host"], ttl=7 * 86400)
+    room = await _open_room(rooms_url, token)
     log.info("demo room live at %s", room["share_url"])
     host: Host | None = None
     try:
@@ -68,6 +77,17 @@ async def run_demo_host(
                 await asyncio.sleep(1.0)
     finally:
         await asyncio.shield(_finish(rooms_url, room["id"], token, host))
+
+
+async def _open_room(rooms_url: str, token: str) -> dict[str, Any]:
+    """Reopen the demo room under its usual id; a fresh id only if another host has it."""
+    try:
+        return await create_room(rooms_url, token, id=DEMO_ROOM_ID, **DEMO_ROOM)
+    except RoomClientError as exc:
+        if exc.code != "http_409":
+            raise
+        log.warning("demo room id %r taken (%s); opening a new one", DEMO_ROOM_ID, exc)
+        return await create_room(rooms_url, token, **DEMO_ROOM)
 
 
 async def _finish(rooms_url: str, room_id: str, token: str, host: Host | None) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 from typing import Any
 
 from aiohttp import web
@@ -11,7 +12,7 @@ from aiohttp import web
 from rooms import hls
 from rooms.config import RoomsConfig
 from rooms.ping import Pinger
-from rooms.recording import start_media
+from rooms.recording import AUDIO, CAPTIONS, RecordingStore, start_media
 from rooms.room import Room, RoomError
 from rooms.store import ENDED, LIVE, SCHEDULED, RoomRecord, RoomStore, parse_iso, utcnow
 
@@ -27,6 +28,7 @@ class RoomHub:
         for record in self.store.end_stale_live_rooms():
             log.info("room %s was live when the server stopped; marked ended", record.id)
         self.live: dict[str, Room] = {}
+        self.recordings = RecordingStore(config.data_dir / "recordings", config.recording_keep_s)
         self.pinger = Pinger(config.portal_url, config.ping_timeout_s)
         self._housekeeping: asyncio.Task[None] | None = None
 
@@ -34,12 +36,37 @@ class RoomHub:
         """Return the public page address of a room."""
         return f"{self.config.rooms_url}/s/{room_id}"
 
-    def create(self, host_identity: str, host_name: str, fields: dict[str, Any]) -> RoomRecord:
-        """Create a room; it is live at once unless it is scheduled for later."""
-        record = self.store.create(host_identity=host_identity, host_name=host_name, **fields)
+    def create(
+        self, host_identity: str, host_name: str, fields: dict[str, Any], **host: str
+    ) -> RoomRecord:
+        """Create a room; it is live at once unless it is scheduled for later.
+
+        `fields` may hold a chosen `id`: free, or an ended room of this host, which
+        is opened again (its earlier recording is replaced). `host` holds the host's
+        public `host_handle` and `host_profile`.
+        """
+        fields = dict(fields)
+        room_id = fields.pop("id", "")
+        earlier = self.store.get(room_id) if room_id else None
+        if earlier is not None:
+            if earlier.host_identity != host_identity:
+                raise RoomError("taken", f"the room id {room_id!r} belongs to another host")
+            if earlier.state != ENDED:
+                raise RoomError("open", f"the room {room_id!r} is open already")
+            # A fresh run under the same address: the old replay must not mix with it.
+            shutil.rmtree(self.recordings.path(room_id), ignore_errors=True)
+        record = self.store.create(
+            room_id, host_identity=host_identity, host_name=host_name, **host, **fields
+        )
         if not record.scheduled_start:
             self.start(record)
         return record
+
+    def update_host(self, record: RoomRecord, name: str, handle: str, profile: str) -> None:
+        """Show the host as their latest token presents them (permissions keep `sub`)."""
+        if (record.host_name, record.host_handle, record.host_profile) != (name, handle, profile):
+            record.host_name, record.host_handle, record.host_profile = name, handle, profile
+            self.store.save()
 
     def room_for(self, record: RoomRecord) -> Room:
         """Return the room's live object, creating it (a scheduled room stays scheduled)."""
@@ -63,7 +90,7 @@ class RoomHub:
             self.store.save()
             self.pinger.ping(self.share_url(record.id))
             room.host_check()
-            room.changed()
+            room.send_state_now()
         # media: recording, HLS and captions run while the room is live (rooms/recording.py).
         start_media(self.config, room)
         return room
@@ -113,13 +140,19 @@ class RoomHub:
     def status(self, record: RoomRecord) -> dict[str, Any]:
         """Return the public status JSON of a room."""
         room = self.live.get(record.id)
+        speakers = room.speakers if room else []
         return {
             "id": record.id,
             "title": record.title,
             "description": record.description,
             "state": record.state,
-            "host": {"name": record.host_name, "handle": record.host_identity},
-            "speakers": room.speakers if room else [],
+            "host": {
+                "name": record.host_name,
+                "handle": record.public_handle,
+                "profile": record.host_profile,
+            },
+            "speakers": speakers,
+            "speaker_count": len(speakers),
             "listener_count": room.listener_count if room else 0,
             "started_at": record.started_at,
             "scheduled_start": record.scheduled_start,
@@ -131,7 +164,24 @@ class RoomHub:
             "hls_url": hls.url_for(self.config.rooms_url, record.id)
             if room is not None and record.state == LIVE and self.config.hls
             else None,
+            "recording_url": self.replay_path(record, AUDIO),
+            "transcript_url": self.replay_path(record, CAPTIONS),
         }
+
+    def replay_path(self, record: RoomRecord, name: str) -> str:
+        """Return where the ended space's recording (or captions) is served, or "".
+
+        "" while the space is live, when nothing was written, and once the keeping
+        time has passed.
+        """
+        if record.state != ENDED:
+            return ""
+        meta = self.recordings.meta(record.id)
+        if meta is None or not (self.recordings.path(record.id) / name).exists():
+            return ""
+        if self.recordings.expired(record.id, meta, live=False):
+            return ""
+        return f"/api/rooms/{record.id}/" + ("recording" if name == AUDIO else name)
 
     async def shutdown(self) -> None:
         """End every live room (peers cannot outlive the process) and stop pinging."""

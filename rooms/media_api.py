@@ -4,51 +4,51 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from rooms.api import bearer_claims, json_error
+from rooms.api import CORS, json_error
 from rooms.hls import NAME_RE, PLAYLIST, PLAYLIST_CACHE, SEGMENT_CACHE, folder_for
 from rooms.hub import HUB
 from rooms.recording import AUDIO, CAPTIONS, RECORDINGS
-from rooms.tokens import TokenError
 
 
 async def download_audio(request: web.Request) -> web.StreamResponse:
-    """GET /api/rooms/<id>/recording: the host's Ogg Opus recording of the space."""
+    """GET /api/rooms/<id>/recording: the ended space's Ogg Opus recording, for anyone."""
     return await _download(request, AUDIO, "audio/ogg")
 
 
 async def download_captions(request: web.Request) -> web.StreamResponse:
-    """GET /api/rooms/<id>/captions.vtt: the space's captions, host only."""
+    """GET /api/rooms/<id>/captions.vtt: the ended space's captions, for anyone."""
     return await _download(request, CAPTIONS, "text/vtt")
 
 
 async def _download(request: web.Request, name: str, content_type: str) -> web.StreamResponse:
+    # A replay: open to everyone once the space has ended, never while it is live.
     store = request.app[RECORDINGS]
     room_id = request.match_info["room_id"]
+    what = "recording" if name == AUDIO else "captions"
     meta = store.meta(room_id)
     if meta is None:
-        return json_error(404, "this space has no recording")
-    try:
-        claims = bearer_claims(request, room_id=room_id, need="host")
-    except TokenError as exc:
-        return json_error(401 if "Authorization" not in request.headers else 403, str(exc))
-    if claims.identity != meta["host_identity"]:
-        return json_error(403, "only the space's host can download its recording")
+        return json_error(404, "this space has no recording", **CORS)
     live = room_id in request.app[HUB].live
     if store.expired(room_id, meta, live=live):
         days = store.keep_s / 86400
-        return json_error(410, f"recordings are kept {days:g} days after a space ends; gone")
+        return json_error(
+            410, f"recordings are kept {days:g} days after a space ends; this one is gone", **CORS
+        )
     if live:
-        return json_error(409, "the space is still live; its recording is ready when it ends")
+        return json_error(
+            409, f"the space is still live; its {what} can be played once it ends", **CORS
+        )
     path = store.path(room_id) / name
     if not path.exists():
-        return json_error(404, f"this space has no {name}")
+        return json_error(404, f"this space has no {what}", **CORS)
     filename = f"space-{room_id}.{name.rsplit('.', 1)[1]}"
     return web.FileResponse(
         path,
         headers={
             "Content-Type": content_type,
-            "Content-Disposition": f'attachment; filename="{filename}"',
-            "Cache-Control": "private, no-store",
+            "Content-Disposition": f'inline; filename="{filename}"',
+            "Cache-Control": "public, max-age=300",
+            **CORS,
         },
     )
 

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import fractions
 import logging
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -40,6 +41,12 @@ TIME_BASE = fractions.Fraction(1, SAMPLE_RATE)
 LISTENER_FRAME_MS = 40
 LISTENER_FRAME_SAMPLES = SAMPLE_RATE * LISTENER_FRAME_MS // 1000
 SWITCH_INTERVAL_S = 0.0005
+# Talkers' audio levels (for the players' speaking rings) go out at most this often:
+# one small message per room, from the loudest 20 ms frame of each talker since the
+# last one.
+LEVELS_PER_S = 5
+LEVEL_TICKS = round(1 / (LEVELS_PER_S * FRAME_S))
+LEVEL_FLOOR_DB = -60.0  # at or below this a talker shows 0; full scale shows 1
 
 
 class OpusEncoder:
@@ -76,6 +83,14 @@ class OpusEncoder:
         return packets
 
 
+def audio_level(mean_square: float) -> float:
+    """Map a frame's mean square (int16 samples) to 0..1 on a decibel scale, 2 decimals."""
+    if mean_square <= 0.0:
+        return 0.0
+    db = 10.0 * math.log10(mean_square / (32768.0 * 32768.0))
+    return round(min(1.0, max(0.0, 1.0 - db / LEVEL_FLOOR_DB)), 2)
+
+
 class PacketSink(Protocol):
     """Something that keeps the listener packets: a recording, an HLS stream."""
 
@@ -100,6 +115,12 @@ class Mixer:
         self._pending: list[np.ndarray] = []
         self._pts = 0
         self._task: asyncio.Task[None] | None = None
+        # Told each talker's level (peer key → 0..1) while anyone is heard, and once
+        # more when they have all fallen silent.
+        self.on_levels: Callable[[dict[str, float]], None] | None = None
+        self._peaks: dict[str, float] = {}  # loudest mean square per talker this window
+        self._level_ticks = 0
+        self._levels_sounding = False  # the last levels sent had someone above 0
 
     def start(self) -> None:
         """Start the mixing clock on the running loop."""
@@ -171,6 +192,8 @@ class Mixer:
         for frame in voiced.values():
             total += frame
         mix = np.clip(total, -32768, 32767).astype(np.int16)
+        if self.on_levels is not None:
+            self._track_levels(voiced)
         # Listeners first: their packets leave on time, the talkers' encodes can wait.
         self._pending.append(mix)
         if len(self._pending) * FRAME_SAMPLES >= LISTENER_FRAME_SAMPLES:
@@ -188,6 +211,27 @@ class Mixer:
             clipped = np.clip(minus, -32768, 32767).astype(np.int16)
             for packet in talker.encoder.encode(clipped, pts):
                 talker.returns.push(packet)
+
+    def _track_levels(self, voiced: dict[str, np.ndarray]) -> None:
+        """Keep each voiced talker's loudest frame; report every LEVEL_TICKS ticks."""
+        for key, frame in voiced.items():
+            samples = frame.astype(np.float32)
+            power = float(np.dot(samples, samples)) / len(samples)
+            if power > self._peaks.get(key, 0.0):
+                self._peaks[key] = power
+        self._level_ticks += 1
+        if self._level_ticks < LEVEL_TICKS:
+            return
+        self._level_ticks = 0
+        if not self._peaks and not self._levels_sounding:
+            return  # nobody heard, and everyone already shown silent: nothing to say
+        levels = {key: audio_level(self._peaks.get(key, 0.0)) for key in self.talkers}
+        self._peaks.clear()
+        sounding = any(levels.values())
+        if sounding or self._levels_sounding:
+            self._levels_sounding = sounding
+            assert self.on_levels is not None
+            self.on_levels(levels)
 
     def _send_listeners(self, samples: np.ndarray, pts: int) -> None:
         wall = time.time()

@@ -79,7 +79,8 @@ def json_ld(hub: RoomLinks, record: RoomRecord) -> str:
         "organizer": {
             "@type": "Person",
             "name": record.host_name,
-            "identifier": record.host_identity,
+            "identifier": record.public_handle,
+            **({"url": record.host_profile} if record.host_profile else {}),
         },
         "location": {"@type": "VirtualLocation", "url": url},
     }

@@ -21,6 +21,7 @@ ROOM_REACTION_BURST, ROOM_REACTION_RATE = 40, 20.0
 _peer_ids = itertools.count(1)
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
+SendText = Callable[[str], Awaitable[None]]
 
 
 class RoomError(Exception):
@@ -42,7 +43,11 @@ class Peer:
     send: Send
     close_socket: Callable[..., Awaitable[Any]]
     id: str = field(default_factory=lambda: f"p{next(_peer_ids)}")
+    # Sends a message already encoded as JSON (one encode for the whole room).
+    send_text: SendText | None = None
     guest: bool = False  # joined without a token
+    handle: str = ""  # public handle on the portal; "" for guests
+    profile: str = ""  # portal profile URL; "" when unknown
     address: str = ""
     muted: bool = False
     requested_at: float | None = None  # set while asking to speak
@@ -62,16 +67,18 @@ class Peer:
         """Return True for the host and co-hosts."""
         return self.role in MODERATING_ROLES
 
-    def public(self) -> dict[str, Any]:
-        """Return what every participant may see about this one."""
-        handle = "" if self.guest else self.identity
+    def person(self) -> dict[str, Any]:
+        """Return who this participant is: peer id, name, handle and profile."""
         return {
             "peer_id": self.id,
             "name": self.name,
-            "handle": handle,
-            "role": self.role,
-            "muted": self.muted,
+            "handle": "" if self.guest else self.handle,
+            "profile": "" if self.guest else self.profile,
         }
+
+    def public(self) -> dict[str, Any]:
+        """Return what every participant may see about this one."""
+        return {**self.person(), "role": self.role, "muted": self.muted}
 
     def you(self) -> dict[str, Any]:
         """Return the `you` message: this participant's own role and mute state."""

@@ -1,7 +1,8 @@
-"""Record each space as its listeners heard it; its host may download it for 30 days.
+"""Record each space as its listeners heard it; anyone may replay it for 30 days after.
 
 The recording is muxed into Ogg Opus from the very packets the mixer sends to the
-listeners (no second encode), with the captions as WebVTT beside it:
+listeners (no second encode), with the captions (if anyone turned them on) as WebVTT
+beside it:
 
     <data_dir>/recordings/<room_id>/audio.ogg, captions.vtt, meta.json
 
@@ -137,6 +138,7 @@ def start_media(config: Any, room: Any) -> None:
             mixer.packet_sinks.append(hls.HlsWriter(folder_hls, extradata))
         except Exception:
             log.exception("room %s: cannot write HLS", room.record.id)
+    # Captions run only while someone has them on (rooms.captions); registered as a
+    # packet sink so the mixer's close transcribes what is still collected.
     room.captions = CaptionFeed(room, folder / CAPTIONS, enabled=config.captions)
-    mixer.pcm_sinks.append(room.captions.feed)
     mixer.packet_sinks.append(room.captions)

@@ -55,7 +55,8 @@ PURGE_TASK = web.AppKey("rooms_purge_task", asyncio.Task)
 
 def setup(app: web.Application, config: RoomsConfig) -> None:
     """Give the app its recording store and a periodic purge while it runs."""
-    app[RECORDINGS] = store_for(config)
+    # The hub's own store: the status JSON and the downloads agree on what is kept.
+    app[RECORDINGS] = app[HUB].recordings
 
     async def start(app: web.Application) -> None:
         app[PURGE_TASK] = asyncio.ensure_future(_purge_forever(app))

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from rooms.captions import CaptionFeed
 from rooms.config import RoomsConfig
 from rooms.media import OfferError, PeerMedia
 from rooms.mixer import Mixer
@@ -32,6 +34,7 @@ __all__ = ["MAX_TALKERS", "Peer", "Room", "RoomError", "now"]
 log = logging.getLogger(__name__)
 
 STATE_DELAY_S = 0.5  # room state goes out at most twice a second
+AUDIENCE_SHOWN = 24  # listeners named in every state message; the count stays exact
 
 
 class Room:
@@ -61,6 +64,9 @@ class Room:
         self._on_abandoned = on_abandoned
         self._announce: asyncio.TimerHandle | None = None
         self._host_timer: asyncio.TimerHandle | None = None
+        # Live captions while the room is live (rooms.recording.start_media).
+        self.captions: CaptionFeed | None = None
+        self.mixer.on_levels = self._send_levels
         self.mixer.start()
         self.host_check()
 
@@ -83,8 +89,9 @@ class Room:
 
     @property
     def speakers(self) -> list[dict[str, str]]:
-        """Return the connected talkers (host, co-hosts, speakers) as name/handle/role."""
-        return [{"name": p["name"], "handle": p["handle"], "role": p["role"]} for p in self.stage()]
+        """Return the connected talkers (host, co-hosts, speakers): name, handle, profile, role."""
+        keys = ("name", "handle", "profile", "role")
+        return [{key: p[key] for key in keys} for p in self.stage()]
 
     def stage(self) -> list[dict[str, Any]]:
         """Return everyone who may talk, host first, then co-hosts, then speakers."""
@@ -169,6 +176,8 @@ class Room:
             return
         del self.peers[peer.id]
         log.debug("room %s: peer %s removed (%s)", self.record.id, peer.id, reason)
+        if self.captions is not None:
+            self.captions.unsubscribe(peer)
         await self._close_peer(peer, code)
         self.host_check()
         self.changed()
@@ -216,6 +225,18 @@ class Room:
         for peer in list(self.peers.values()):
             asyncio.ensure_future(_quietly(peer.send(message)))
 
+    def broadcast_text(self, text: str) -> None:
+        """Send an already encoded message to every participant (encoded once for all)."""
+        for peer in list(self.peers.values()):
+            if peer.send_text is not None:
+                asyncio.ensure_future(_quietly(peer.send_text(text)))
+
+    def _send_levels(self, levels: dict[str, float]) -> None:
+        # Called by the mixer at most LEVELS_PER_S times a second, only while it has
+        # something to say: one small message, encoded once, for everyone.
+        if self.peers and self.record.state != ENDED:
+            self.broadcast_text(json.dumps({"type": "levels", "levels": levels}))
+
     def tell(self, peer: Peer, message: dict[str, Any]) -> None:
         """Send `message` to one participant in the background."""
         asyncio.ensure_future(_quietly(peer.send(message)))
@@ -226,6 +247,13 @@ class Room:
         if self._announce is None and self.record.state != ENDED:
             loop = asyncio.get_running_loop()
             self._announce = loop.call_later(STATE_DELAY_S, self._send_state)
+
+    def send_state_now(self) -> None:
+        """Send the state at once (the space started or ended), not after the usual delay."""
+        self._on_change(self)
+        if self._announce is not None:
+            self._announce.cancel()
+        self._send_state()
 
     def _send_state(self) -> None:
         self._announce = None
@@ -245,8 +273,19 @@ class Room:
             "state": self.record.state,
             "listener_count": self.listener_count,
             "speakers": self.stage(),
+            "audience": self.audience(),
             "host_present": self.host_present,
         }
+
+    def audience(self) -> list[dict[str, Any]]:
+        """Return the first AUDIENCE_SHOWN listeners, oldest first, as who they are."""
+        shown: list[dict[str, Any]] = []
+        for peer in self.peers.values():  # in joining order
+            if peer.role == "listener":
+                shown.append(peer.person())
+                if len(shown) == AUDIENCE_SHOWN:
+                    break
+        return shown
 
     def guests_panel(self) -> dict[str, Any]:
         """Return the requests and listeners only the host and co-hosts see."""
@@ -264,8 +303,11 @@ class Room:
             if timer is not None:
                 timer.cancel()
         self._announce = self._host_timer = None
+        self.mixer.on_levels = None
+        final = {**self.state_message(), "listener_count": 0, "speakers": [], "audience": []}
         peers = list(self.peers.values())
         self.peers.clear()
+        await asyncio.gather(*(_quietly(p.send(final)) for p in peers))
         await asyncio.gather(*(_quietly(p.send({"type": "ended"})) for p in peers))
         await asyncio.gather(*(self._close_peer(p) for p in peers))
         await self.mixer.close()

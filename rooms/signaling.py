@@ -48,8 +48,12 @@ class Session:
 
     async def send(self, message: dict[str, Any]) -> None:
         """Send one JSON message unless the socket is already closing."""
+        await self.send_text(json.dumps(message))
+
+    async def send_text(self, text: str) -> None:
+        """Send one message already encoded as JSON unless the socket is closing."""
         if not self.ws.closed:
-            await self.ws.send_str(json.dumps(message))
+            await self.ws.send_str(text)
 
     async def error(self, code: str, message: str, *, close: int | None = None) -> None:
         """Reply with an error; close the socket with `close` if given."""
@@ -102,15 +106,21 @@ class Session:
             identity=identity,
             name=claims.name if claims else "",
             send=self.send,
+            send_text=self.send_text,
             close_socket=self.close_socket,
             guest=claims is None,
             address=self.address,
+            # Without a handle claim a token holder is shown by identity, as before.
+            handle=(claims.handle or claims.identity) if claims else "",
+            profile=claims.profile if claims else "",
         )
         if claims is None:
             peer.identity = "guest-" + peer.id
             peer.name = message.get("name", "").strip() or f"Guest {peer.id[1:]}"
         room.add(peer)
         self.peer, self.room = peer, room
+        if role == "host" and claims is not None:
+            self.hub.update_host(record, claims.name, claims.handle, claims.profile)
         if role == "host" and message.get("start", True) and record.state != LIVE:
             self.hub.start(record)
         await self.send(

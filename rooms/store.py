@@ -53,6 +53,15 @@ class RoomRecord:
     scheduled_start: str | None = None
     started_at: str | None = None
     ended_at: str | None = None
+    # The host's public handle and profile from their token; `host_identity` (the
+    # token's `sub`) is what permissions check, so a changed handle keeps the room.
+    host_handle: str = ""
+    host_profile: str = ""
+
+    @property
+    def public_handle(self) -> str:
+        """Return the handle shown for the host: their handle claim, else their identity."""
+        return self.host_handle or self.host_identity
 
     def start(self) -> None:
         """Mark the room live from now."""
@@ -106,11 +115,18 @@ class RoomStore:
             json.dump(data, handle, indent=1)
         os.replace(tmp, self.path)
 
-    def create(self, **fields: Any) -> RoomRecord:
-        """Add a new room with a fresh unguessable id and save."""
-        room_id = secrets.token_urlsafe(9)
-        while room_id in self.rooms:
+    def create(self, room_id: str = "", **fields: Any) -> RoomRecord:
+        """Add a new room (with `room_id`, or a fresh unguessable id) and save.
+
+        A chosen id must be free, or be an ended room of the same host, which is
+        opened again with the new fields (see RoomHub.create).
+        """
+        if not room_id:
             room_id = secrets.token_urlsafe(9)
+            while room_id in self.rooms:
+                room_id = secrets.token_urlsafe(9)
+        elif room_id in self.rooms and self.rooms[room_id].state != ENDED:
+            raise ValueError(f"room {room_id!r} is still open")
         record = RoomRecord(id=room_id, created_at=isoformat(utcnow()), **fields)
         self.rooms[room_id] = record
         self.save()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -14,6 +15,11 @@ GRANTS = ("host", "speak", "listen")
 _RANK = {grant: rank for rank, grant in enumerate(GRANTS)}
 _ALGORITHM = "HS256"
 _AUDIENCE = "spaces-rooms"
+# The person's public handle and profile page on the portal: shown, never trusted for
+# permissions (those follow `sub`), and ignored when they do not look right.
+HANDLE_RE = re.compile(r"[a-z0-9_]{1,30}")
+MAX_PROFILE_CHARS = 300
+_PROFILE_RE = re.compile(r"https?://[^\s/?#@]+[^\s]*", re.IGNORECASE)
 
 
 class TokenError(Exception):
@@ -30,6 +36,8 @@ class Claims:
     room: str
     expires_at: int
     protected: bool = False
+    handle: str = ""  # "" when the token has none (or a malformed one)
+    profile: str = ""
 
     def allows(self, need: str) -> bool:
         """Return True if one of the grants covers `need` (host > speak > listen)."""
@@ -45,8 +53,14 @@ def issue_token(
     room: str = "*",
     ttl: int = 3600,
     protected: bool = False,
+    handle: str = "",
+    profile: str = "",
 ) -> str:
-    """Return a signed token for `identity` with `grants` on `room` ("*": any room)."""
+    """Return a signed token for `identity` with `grants` on `room` ("*": any room).
+
+    `handle` and `profile` (the person's portal handle and profile URL) are written
+    only when given; the server ignores values that do not look right.
+    """
     grant_set = sorted(set(grants))
     unknown = [grant for grant in grant_set if grant not in _RANK]
     if unknown:
@@ -60,7 +74,7 @@ def issue_token(
     if ttl <= 0:
         raise ValueError("ttl must be a positive number of seconds")
     now = int(time.time())
-    payload = {
+    payload: dict[str, Any] = {
         "sub": identity,
         "name": name or identity,
         "grants": grant_set,
@@ -70,6 +84,10 @@ def issue_token(
         "iat": now,
         "exp": now + int(ttl),
     }
+    if handle:
+        payload["handle"] = handle
+    if profile:
+        payload["profile"] = profile
     return jwt.encode(payload, secret, algorithm=_ALGORITHM)
 
 
@@ -121,7 +139,23 @@ def _claims(payload: dict[str, Any]) -> Claims:
         room=room,
         expires_at=int(payload["exp"]),
         protected=payload.get("protected") is True,
+        handle=clean_handle(payload.get("handle")),
+        profile=clean_profile(payload.get("profile")),
     )
+
+
+def clean_handle(value: Any) -> str:
+    """Return `value` if it is a valid public handle (1-30 of a-z, 0-9, _), else ""."""
+    return value if isinstance(value, str) and HANDLE_RE.fullmatch(value) else ""
+
+
+def clean_profile(value: Any) -> str:
+    """Return `value` if it is an http(s) URL of at most 300 characters, else ""."""
+    if not isinstance(value, str) or len(value) > MAX_PROFILE_CHARS:
+        return ""
+    if not value.isprintable() or not _PROFILE_RE.fullmatch(value):
+        return ""
+    return value
 
 
 _INVITE_AUDIENCE = "spaces-invite"

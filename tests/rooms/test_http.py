@@ -67,11 +67,14 @@ def test_create_room_returns_201_and_status(server: ServerThread) -> None:
     assert status == 201
     assert body["title"] == "Jazz night" and body["state"] == "live"
     assert body["topics"] == ["jazz"]
-    assert body["host"] == {"name": "Alice", "handle": "alice"}
+    assert body["host"] == {"name": "Alice", "handle": "alice", "profile": ""}
     assert body["share_url"] == f"{server.url}/s/{body['id']}"
     assert body["started_at"] and body["ended_at"] is None
     for key in ("speakers", "listener_count", "scheduled_start", "hls_url", "description"):
         assert key in body
+    assert body["speaker_count"] == 0  # the host has not joined yet
+    # No replay while live: nothing to offer, so no link to a refusal.
+    assert body["recording_url"] == "" and body["transcript_url"] == ""
 
 
 def test_status_json_has_cors_and_unknown_ids_are_404_json(server: ServerThread) -> None:
@@ -107,6 +110,9 @@ def test_scheduled_room_is_scheduled(server: ServerThread) -> None:
         ({"title": "ok", "scheduled_start": "tomorrow"}, "ISO 8601"),
         ({"title": "ok", "scheduled_start": 12}, "ISO 8601"),
         ({"title": "ok", "owner": "x"}, "unknown field"),
+        ({"title": "ok", "id": "no spaces"}, "'id' must be"),
+        ({"title": "ok", "id": "x" * 65}, "'id' must be"),
+        ({"title": "ok", "id": 7}, "'id' must be"),
     ],
 )
 def test_create_room_validates_input(server: ServerThread, body: Any, message: str) -> None:

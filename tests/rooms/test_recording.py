@@ -1,9 +1,10 @@
-"""A space is recorded as its listeners heard it; only its host may download it, 30 days."""
+"""A space is recorded as its listeners heard it; once ended, anyone may replay it, 30 days."""
 
 from __future__ import annotations
 
 import asyncio
 import io
+import json
 import time
 
 import aiohttp
@@ -42,9 +43,12 @@ def record_a_space(server: ServerThread, seconds: float = 2.5) -> str:
         listener = await join_listener(server.url, room["id"])
         try:
             await asyncio.sleep(seconds)
+            status, body, _ = await get(f"{server.url}/api/rooms/{room['id']}", None)
+            assert json.loads(body)["recording_url"] == ""  # no replay while live
             url = f"{server.url}/api/rooms/{room['id']}/recording"
             status, body, _ = await get(url, token)
-            assert status == 409 and b"still live" in body  # not while it is live
+            assert status == 409 and b"still live" in body
+            assert "error" in json.loads(body)
         finally:
             await listener.close()
             await host.close()
@@ -54,25 +58,28 @@ def record_a_space(server: ServerThread, seconds: float = 2.5) -> str:
     return run(scenario())
 
 
-def test_recording_holds_the_mix_and_only_the_host_gets_it(server: ServerThread) -> None:
+def test_ended_space_is_a_replay_anyone_can_play(server: ServerThread) -> None:
     room_id = record_a_space(server)
     base = f"{server.url}/api/rooms/{room_id}"
 
     async def checks() -> None:
-        status, body, headers = await get(f"{base}/recording", host_token())
-        assert status == 200, body
-        assert headers["Content-Type"] == "audio/ogg"
+        status, body, _ = await get(base, None)
+        room = json.loads(body)
+        assert room["recording_url"] == f"/api/rooms/{room_id}/recording"
+        assert room["transcript_url"] == ""  # nobody turned captions on
+        # Anyone: no token at all, a listener, another host.
+        for token in (None, listen_token(), host_token("mallory"), host_token()):
+            status, body, headers = await get(server.url + room["recording_url"], token)
+            assert status == 200, body
+            assert headers["Content-Type"] == "audio/ogg"
+            assert headers["Access-Control-Allow-Origin"] == "*"
         audio = decode_ogg(body)
         assert len(audio) > 48000  # over a second of the space
         assert abs(peak_hz(audio) - 660.0) < 5
-        status, body, _ = await get(f"{base}/captions.vtt", host_token())
-        assert status == 200 and body.startswith(b"WEBVTT")
-        # Anyone else: a listener, another host, no token at all.
-        assert (await get(f"{base}/recording", listen_token()))[0] == 403
-        assert (await get(f"{base}/recording", host_token("mallory")))[0] == 403
-        assert (await get(f"{base}/captions.vtt", host_token("mallory")))[0] == 403
-        assert (await get(f"{base}/recording", None))[0] == 401
-        assert (await get(f"{server.url}/api/rooms/nope/recording", host_token()))[0] == 404
+        status, body, _ = await get(f"{base}/captions.vtt", None)
+        assert status == 404 and b"no captions" in body and "error" in json.loads(body)
+        status, body, _ = await get(f"{server.url}/api/rooms/nope/recording", None)
+        assert status == 404 and "error" in json.loads(body)
 
     run(checks())
 
@@ -82,13 +89,15 @@ def test_never_served_past_thirty_days_even_before_the_purge(server: ServerThrea
     store = server.app[RECORDINGS]
     url = f"{server.url}/api/rooms/{room_id}/recording"
     store.clock = lambda: time.time() + 29 * DAY
-    assert run(get(url, host_token()))[0] == 200
+    assert run(get(url, None))[0] == 200
     store.clock = lambda: time.time() + 30 * DAY + 60
-    status, body, _ = run(get(url, host_token()))
-    assert status == 410 and b"30 days" in body
+    status, body, _ = run(get(url, None))
+    assert status == 410 and b"30 days" in body and "error" in json.loads(body)
+    status, body, _ = run(get(f"{server.url}/api/rooms/{room_id}", None))
+    assert json.loads(body)["recording_url"] == ""  # gone: no link to a 410
     assert (store.path(room_id) / "audio.ogg").exists()  # still on disk, still refused
     assert store.purge() == [room_id]
-    status, body, _ = run(get(url, host_token()))
+    status, body, _ = run(get(url, None))
     assert status == 404 and b"no recording" in body
 
 
@@ -97,5 +106,5 @@ def test_recordings_survive_a_restart(start_server) -> None:
     room_id = record_a_space(first, seconds=1.0)
     first.stop()
     second = start_server()
-    status, body, _ = run(get(f"{second.url}/api/rooms/{room_id}/recording", host_token()))
+    status, body, _ = run(get(f"{second.url}/api/rooms/{room_id}/recording", None))
     assert status == 200 and len(decode_ogg(body)) > 24000
