@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from core.catalog.db import Catalog
+from core.catalog.hosting import attach_room_hosts, record_submission_outcome
 from core.catalog.models import Source
 from core.catalog.sources import defer_sources, due_sources, get_source_by_url, record_source_run
 from core.config import Config
@@ -34,15 +35,40 @@ def crawl_source(source_id: int) -> dict[str, Any] | None:
 
 
 def crawl_url(url: str) -> dict[str, Any]:
-    """Crawl one URL (a ping or a submission) and record the run if it is also a source."""
+    """Crawl one URL (a ping or a submission) and record the run if it is also a source.
+
+    Hosts' submissions of this URL made before the crawl began get its outcome: the
+    spaces found, nothing, or why it failed.
+    """
     services = context.services()
+    began = utcnow()
     with services.catalog.session() as session:
         try:
             source = get_source_by_url(session, url)
         except ValueError:
             source = None  # not a web URL: the crawler refuses it and says why
         source_id = source.id if source is not None else None
-    return _crawl_and_record(services.config, services.catalog, url, 1, source_id)
+    try:
+        result = _crawl_and_record(services.config, services.catalog, url, 1, source_id)
+    except Exception as error:
+        _settle_submissions(services.catalog, url, [], _reason(str(error)), began)
+        raise
+    reason = "" if result["spaces"] else _reason(result.get("refused") or result["error"])
+    _settle_submissions(services.catalog, url, result["space_urls"], reason, began)
+    return result
+
+
+def _reason(message: str) -> str:
+    # The crawler prefixes messages with the URL they concern; the host knows which.
+    head, sep, tail = message.partition(": ")
+    return tail if sep and head.startswith(("http://", "https://")) else message
+
+
+def _settle_submissions(
+    catalog: Catalog, url: str, found: list[str], reason: str, began: datetime
+) -> None:
+    with catalog.session() as session:
+        record_submission_outcome(session, url, found=found, reason=reason, since=began)
 
 
 def _crawl_and_record(
@@ -64,13 +90,17 @@ def _crawl_and_record(
     figures["duration_s"] = round(time.monotonic() - started, 3)
     if error is not None:
         figures["error"] = f"{type(error).__name__}: {error}"[:500]
-    if source_id is not None:
-        with catalog.session() as session:
+    found = [space["url"] for space in report.spaces] if report is not None else []
+    with catalog.session() as session:
+        if source_id is not None:
             record_source_run(session, source_id, **figures)
+        # Rooms opened from the portal are listed under their host's handle of today.
+        attach_room_hosts(session, share_urls=found)
     log.info("crawled %s: %s", url, figures)
     if error is not None:
         raise error
-    return {"url": url, **figures}
+    refused = report.refused_messages[0] if report is not None and report.refused_messages else ""
+    return {"url": url, **figures, "space_urls": found, "refused": refused[:500]}
 
 
 def crawl_figures(report: CrawlReport | None) -> dict[str, Any]:

@@ -5,37 +5,81 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.catalog.models import HostedRoom
+from portal.hosting.languages import check_language
 from portal.present import when_text
 
 MAX_TITLE = 120
+MAX_DESCRIPTION = 2000
+
+
+class RoomFormError(ValueError):
+    """A field of the open-a-room form that cannot be used; `field` names it."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def zone_of(name: str) -> ZoneInfo:
+    """Return the IANA time zone called `name` (UTC when the browser sent none)."""
+    if not name:
+        return ZoneInfo("UTC")
+    if len(name) > 64 or not re.fullmatch(r"[A-Za-z0-9_+\-/]+", name) or ".." in name:
+        raise RoomFormError(f"Unknown time zone {name[:64]!r}; pick the time in UTC.", "start")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise RoomFormError(f"Unknown time zone {name!r}; pick the time in UTC.", "start") from None
+
+
+def scheduled_start(raw: str, zone_name: str, now: datetime | None = None) -> datetime:
+    """Return the start a host typed in their zone as UTC; raise RoomFormError if unusable."""
+    zone = zone_of(zone_name.strip())
+    try:
+        local = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise RoomFormError(
+            "Give the start as a date and time, like 2030-01-31 18:00.", "start"
+        ) from None
+    if local.tzinfo is None:
+        local = local.replace(tzinfo=zone)
+    start = local.astimezone(UTC)
+    if start <= (now or datetime.now(UTC)):
+        raise RoomFormError("The start time has passed; pick a later one, or start now.", "start")
+    return start
 
 
 def room_fields(form: dict[str, str]) -> dict[str, Any]:
-    """Return the room server's create-room body; raise ValueError saying what to fix."""
+    """Return the room server's create-room body; raise RoomFormError saying what to fix."""
     title = " ".join(form.get("title", "").split())
     if not title:
-        raise ValueError("Give the room a title.")
+        raise RoomFormError("Give the room a title.", "title")
     if len(title) > MAX_TITLE:
-        raise ValueError(f"Keep the title under {MAX_TITLE} characters.")
+        raise RoomFormError(f"Keep the title under {MAX_TITLE} characters.", "title")
+    description = form.get("description", "").strip()
+    if len(description) > MAX_DESCRIPTION:
+        raise RoomFormError(
+            f"Keep the description under {MAX_DESCRIPTION} characters.", "description"
+        )
     topics = [t.lstrip("#").lower() for t in re.split(r"[,\s]+", form.get("topics", "")) if t]
+    lang = form.get("lang", "").strip()
+    if lang:
+        try:
+            lang = check_language(lang)
+        except ValueError as error:
+            raise RoomFormError(str(error), "lang") from None
     fields: dict[str, Any] = {
         "title": title,
-        "description": form.get("description", "").strip(),
+        "description": description,
         "topics": list(dict.fromkeys(t for t in topics if t)),
-        "lang": form.get("lang", "").strip(),
+        "lang": lang,
         "scheduled_start": None,
     }
     if form.get("when") == "later":
-        raw = form.get("start", "").strip()
-        try:
-            # datetime-local sends no zone; the form says the time is UTC.
-            start = datetime.fromisoformat(raw).replace(tzinfo=UTC)
-        except ValueError:
-            raise ValueError("Give the start as a date and time, like 2030-01-31 18:00.") from None
-        if start <= datetime.now(UTC):
-            raise ValueError("The start time has passed; pick a later one, or start now.")
+        start = scheduled_start(form.get("start", ""), form.get("tz", ""))
         fields["scheduled_start"] = start.isoformat().replace("+00:00", "Z")
     return fields
 

@@ -1,4 +1,10 @@
-"""Talk to the configured room server on a host's behalf, with tokens minted here."""
+"""Talk to the configured room server on a host's behalf, with tokens minted here.
+
+Tokens name a person three ways (see core.roomtokens): `sub` is the stable identity
+"user-<id>" the room server checks permissions by; `name` is their display name; the
+`handle` and `profile` claims are their public handle and the URL of their profile here,
+so the room shows hosts and signed-in listeners as who they are, never "Guest N".
+"""
 
 from __future__ import annotations
 
@@ -6,8 +12,9 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urljoin
 
 from core.catalog.models import User
 from core.config import Config
@@ -17,6 +24,8 @@ TIMEOUT_S = 5.0
 CREATE_TTL_S = 60  # the token only has to survive one request
 GO_TTL_S = 900  # long enough to open the room page and connect; reconnects ask again
 DOWNLOAD_TTL_S = 120
+LISTEN_TTL_S = 12 * 3600  # a listener's evening in the room; the page asks again after
+STATUS_TIMEOUT_S = 2.0  # the dashboard waits this long at most for rooms' status
 CHUNK = 64 * 1024
 
 
@@ -37,6 +46,31 @@ def identity(user: User) -> str:
     return f"user-{user.id}"
 
 
+def display_name(user: User) -> str:
+    """Return the name the room shows for `user`."""
+    return user.display_name or user.handle or user.email.split("@", 1)[0]
+
+
+def profile_url(config: Config, user: User) -> str:
+    """Return the address of the user's public profile on the portal ("" if it has none)."""
+    url = f"{config.portal_url.rstrip('/')}/hosts/{quote(user.handle, safe='')}"
+    return url if url.startswith(("http://", "https://")) and len(url) <= 300 else ""
+
+
+def listen_token(config: Config, user: User, profile_url: str) -> str:
+    """Mint a listen token for a signed-in person, so rooms show their name and handle."""
+    return mint_room_token(
+        config.rooms_secret,
+        identity(user),
+        name=display_name(user),
+        grants=("listen",),
+        ttl=LISTEN_TTL_S,
+        protected=user.protected,
+        handle=user.handle,
+        profile=profile_url,
+    )
+
+
 def host_token(config: Config, user: User, *, room: str = "*", ttl: int = GO_TTL_S) -> str:
     """Mint a host token for `user`; a protected account is refused, never granted."""
     if user.protected or not user.is_host:
@@ -49,11 +83,13 @@ def host_token(config: Config, user: User, *, room: str = "*", ttl: int = GO_TTL
     return mint_room_token(
         config.rooms_secret,
         identity(user),
-        name=user.display_name or user.email.split("@", 1)[0],
+        name=display_name(user),
         grants=("host",),
         room=room,
         ttl=ttl,
         protected=user.protected,
+        handle=user.handle,
+        profile=profile_url(config, user),
     )
 
 
@@ -139,3 +175,30 @@ def download_recording(
                 yield chunk
 
     return chunks(), headers
+
+
+def room_status(rooms_url: str, room_id: str) -> dict[str, Any] | None:
+    """Return a room's public status JSON, or None when the server does not answer well."""
+    try:
+        request = _request(f"{rooms_url}/api/rooms/{quote(room_id, safe='')}")
+        with urllib.request.urlopen(request, timeout=STATUS_TIMEOUT_S) as response:  # noqa: S310
+            body = json.loads(response.read(1_000_000))
+    except (RoomServerError, urllib.error.URLError, TimeoutError, ConnectionError, ValueError):
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def rooms_status(rooms: list[tuple[str, str]]) -> list[dict[str, Any] | None]:
+    """Return the status JSON of each (rooms_url, room_id), asked all at once."""
+    if not rooms:
+        return []
+    with ThreadPoolExecutor(max_workers=min(8, len(rooms))) as pool:
+        return list(pool.map(lambda pair: room_status(*pair), rooms))
+
+
+def media_link(rooms_url: str, path: object) -> str:
+    """Return the room server's absolute link for a status JSON's media path ("" if none)."""
+    if not isinstance(path, str) or not path:
+        return ""
+    link = urljoin(rooms_url.rstrip("/") + "/", path)
+    return link if link.startswith(("http://", "https://")) else ""

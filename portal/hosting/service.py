@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -27,7 +27,14 @@ CHART_POINTS = 200
 
 
 class HostingError(ValueError):
-    """Input a host sent that cannot be used; the message says what to fix."""
+    """Input a host sent that cannot be used; the message says what to fix.
+
+    `field` names the form field at fault, so the page can show the message beside it.
+    """
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def check_url(url: object) -> str:
@@ -69,12 +76,16 @@ def claim_host(session: Session, user: User, handle: str, message: str) -> list[
     """Ask to be recognised as every host with this handle; return the claims made."""
     clean = handle.strip().lstrip("@")
     if not clean or len(clean) > 120:
-        raise HostingError("give the handle you host as, like @ann")
+        raise HostingError("Give the handle you host as, like @ann.", "handle")
     if len(message) > MAX_MESSAGE:
-        raise HostingError(f"keep the note under {MAX_MESSAGE} characters")
+        raise HostingError(f"Keep the note under {MAX_MESSAGE} characters.", "message")
     hosts = list(session.scalars(select(Host).where(func.lower(Host.handle) == clean.lower())))
     if not hosts:
-        raise HostingError(f"no host @{clean} has been seen yet; submit one of your spaces first")
+        raise HostingError(
+            f"No host @{clean} has been seen yet. Promote one of your spaces first, "
+            "then claim the handle.",
+            "handle",
+        )
     claims = []
     for host in hosts:
         claim = session.scalar(
@@ -179,3 +190,60 @@ def dashboard(session: Session, user: User, limit: int = 30) -> list[HostedSpace
             )
         )
     return found
+
+
+#: A link still unchecked after this long means the worker is behind (or not running).
+BEHIND_AFTER = timedelta(minutes=3)
+
+
+@dataclass
+class Outcome:
+    """What a host is told about a link they promoted, in words and links."""
+
+    submission_id: int
+    url: str
+    state: str  # pending | behind | found | nothing | failed | unknown
+    text: str
+    spaces: list[tuple[int, str]] = field(default_factory=list)  # (space id, title)
+
+    @property
+    def settled(self) -> bool:
+        return self.state not in ("pending", "behind")
+
+
+def outcome_of(session: Session, submission: Submission, now: datetime) -> Outcome:
+    """Word what the crawl of a submitted link found, or why it is not known yet."""
+    state = submission.outcome
+    spaces: list[tuple[int, str]] = []
+    if state == "pending":
+        if now - submission.created_at >= BEHIND_AFTER:
+            state = "behind"
+            text = (
+                "Not checked yet: the crawler is behind. "
+                "The link stays queued and is checked when it catches up."
+            )
+        else:
+            text = "Checking this link…"
+    elif state == "found":
+        urls = list(submission.found_urls or [])
+        rows = session.execute(
+            select(Space.id, Space.title, Space.canonical_url).where(
+                Space.canonical_url.in_(urls), Space.hidden.is_(False)
+            )
+        ).all()
+        titles = {url: (space_id, title) for space_id, title, url in rows}
+        spaces = [(titles[u][0], titles[u][1] or "Untitled space") for u in urls if u in titles]
+        count = len(urls)
+        text = f"Found {count} space{'s' if count != 1 else ''}"
+    elif state == "nothing":
+        text = "Found nothing at this address"
+    elif state == "failed":
+        text = f"Refused: {submission.reason or 'the address could not be read'}"
+    else:
+        text = "Checked"
+    return Outcome(submission.id, submission.url, state, text, spaces)
+
+
+def outcomes_of(session: Session, user: User, now: datetime, limit: int = 20) -> list[Outcome]:
+    """Return the outcomes of the user's latest submissions, newest first."""
+    return [outcome_of(session, s, now) for s in submissions_of(session, user, limit)]

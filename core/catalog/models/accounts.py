@@ -26,6 +26,9 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)  # stored lowercased
     password_hash: Mapped[str] = mapped_column(String(256))
     display_name: Mapped[str] = mapped_column(String(100), default="")
+    # The public name people see: 3-30 of [a-z0-9_], stored lowercased, unique. The room
+    # server knows the person by "user-<id>" instead, which never changes.
+    handle: Mapped[str] = mapped_column(String(30), unique=True)
     is_host: Mapped[bool] = mapped_column(Boolean, default=False)
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     # A protected account can never host: the room server never gets a host grant for it.

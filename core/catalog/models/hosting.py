@@ -27,8 +27,14 @@ class Submission(Base):
     )
     url: Mapped[str] = mapped_column(String(2000))
     status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
-    # queued (crawl asked for) | reviewed | rejected
+    # queued (crawl asked for) | reviewed | rejected: the admins' review, not the crawl's
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # What the crawl of the link found: pending | found | nothing | failed (| unknown:
+    # submitted before outcomes were recorded).
+    outcome: Mapped[str] = mapped_column(String(10), default="pending")
+    found_urls: Mapped[list[str]] = mapped_column(default=list)  # spaces' canonical URLs
+    reason: Mapped[str] = mapped_column(String(500), default="")  # why it failed
+    crawled_at: Mapped[datetime | None]
 
 
 class HostClaim(Base):

@@ -6,6 +6,7 @@ import json
 import urllib.request
 from urllib.parse import unquote, urlsplit
 
+import jwt
 import pytest
 from sqlalchemy import select
 
@@ -51,7 +52,9 @@ def test_host_opens_a_room_and_gets_its_share_link(
     [room] = _rooms(services)
     status = _status(rooms_server, room.room_id)
     assert status["title"] == "Jazz <night>"
-    assert status["host"] == {"name": "Ann <Host>", "handle": f"user-{user.id}"}
+    # People see the chosen handle; the room server still knows the host as user-<id>.
+    assert status["host"]["name"] == "Ann <Host>"
+    assert status["host"]["handle"] == user.handle == "ann_host"
     assert room.share_url == status["share_url"]
     page = client.get(response.headers["Location"])
     text = page.get_data(as_text=True)
@@ -68,6 +71,11 @@ def test_host_opens_a_room_and_gets_its_share_link(
     )
     assert claims.identity == f"user-{user.id}"
     assert claims.room == room.room_id
+    raw = jwt.decode(
+        unquote(target.fragment.removeprefix("token=")), options={"verify_signature": False}
+    )
+    assert raw["handle"] == "ann_host"
+    assert raw["profile"] == "http://portal.test/hosts/ann_host"
 
 
 def test_a_scheduled_room(client, make_user, rooms_server, services) -> None:
@@ -81,6 +89,46 @@ def test_a_scheduled_room(client, make_user, rooms_server, services) -> None:
     )
 
 
+def test_a_room_scheduled_in_the_hosts_time_zone_starts_at_that_utc_time(
+    client, make_user, rooms_server, services
+) -> None:
+    token = sign_in(client, make_user(is_host=True))
+    form = {
+        "csrf_token": token,
+        "title": "Evening in Tokyo",
+        "when": "later",
+        "start": "2099-07-01T20:30",
+        "tz": "Asia/Tokyo",
+    }
+    assert client.post("/host/rooms", data=form).status_code == 302
+    [room] = _rooms(services)
+    assert _status(rooms_server, room.room_id)["scheduled_start"].startswith("2099-07-01T11:30")
+    assert room.scheduled_start.isoformat().startswith("2099-07-01T11:30")
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        ({"start": "2099-01-01T10:00", "tz": "Mars/Olympus"}, "room-start", "Unknown time zone"),
+        ({"start": "2099-01-01T10:00", "tz": "../../etc/passwd"}, "room-start", "Unknown time"),
+        ({"start": "2001-01-01T10:00", "tz": "Europe/Paris"}, "room-start", "has passed"),
+        ({"start": "next tuesday"}, "room-start", "date and time"),
+    ],
+)
+def test_bad_schedules_are_refused_beside_the_field(
+    client, make_user, services, fields, field, message
+) -> None:
+    token = sign_in(client, make_user(is_host=True))
+    form = {"csrf_token": token, "title": "Kept", "when": "later", **fields}
+    response = client.post("/host/rooms", data=form)
+    text = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert f'id="{field}-error"' in text and message in text
+    assert f'aria-describedby="{field}-error"' in text and "autofocus" in text
+    assert 'value="Kept"' in text
+    assert _rooms(services) == []
+
+
 def test_a_dead_room_server_keeps_the_form(client, make_user, services) -> None:
     token = sign_in(client, make_user(is_host=True))
     form = {"csrf_token": token, "title": "Kept title", "description": "Kept words"}
@@ -92,14 +140,30 @@ def test_a_dead_room_server_keeps_the_form(client, make_user, services) -> None:
     assert _rooms(services) == []
 
 
-def test_the_room_servers_refusal_is_shown(client, make_user, rooms_server, services) -> None:
+def test_a_language_off_the_list_never_reaches_the_room_server(
+    client, make_user, rooms_server, services
+) -> None:
     token = sign_in(client, make_user(is_host=True))
     response = client.post(
         "/host/rooms", data={"csrf_token": token, "title": "Bad", "lang": "not a language!"}
     )
+    text = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert "language tag" in response.get_data(as_text=True)
+    assert "Pick the space&#39;s language from the list." in text
+    assert 'id="room-lang-error"' in text and "room server refused" not in text
     assert _rooms(services) == []
+
+
+def test_the_language_list_is_offered_and_a_listed_language_is_used(
+    client, make_user, rooms_server, services
+) -> None:
+    token = sign_in(client, make_user(is_host=True))
+    page = client.get("/host/").get_data(as_text=True)
+    assert '<select id="room-lang" name="lang"' in page
+    assert '<option value="pt"' in page and '<option value="ja"' in page
+    client.post("/host/rooms", data={"csrf_token": token, "title": "Olá", "lang": "pt"})
+    [room] = _rooms(services)
+    assert _status(rooms_server, room.room_id)["lang"] == "pt"
 
 
 def test_forms_need_the_csrf_token(client, make_user) -> None:
@@ -111,9 +175,15 @@ def test_no_recording_before_the_room_has_one(client, make_user, rooms_server, s
     token = sign_in(client, make_user(is_host=True))
     client.post("/host/rooms", data={"csrf_token": token, "title": "Rec"})
     [room] = _rooms(services)
+    dashboard = client.get("/host/").get_data(as_text=True)
+    assert "The recording will be ready when the space ends." in dashboard
+    assert f"/host/rooms/{room.id}/recording" not in dashboard and ">Recording<" not in dashboard
+    # An old link to the download is no dead end: back to the room, saying why.
     response = client.get(f"/host/rooms/{room.id}/recording")
-    assert response.status_code in (404, 409)
-    assert "recording" in response.get_data(as_text=True)
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "The recording will be ready when the space ends." in page
+    assert "Something went wrong" not in page
 
 
 def test_other_hosts_rooms_are_not_yours(client, make_user, rooms_server, services) -> None:
