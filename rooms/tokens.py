@@ -19,7 +19,8 @@ _AUDIENCE = "spaces-rooms"
 # permissions (those follow `sub`), and ignored when they do not look right.
 HANDLE_RE = re.compile(r"[a-z0-9_]{1,30}")
 MAX_PROFILE_CHARS = 300
-_PROFILE_RE = re.compile(r"https?://[^\s/?#@]+[^\s]*", re.IGNORECASE)
+# No user@ part in the address: "https://portal@evil.example" must not pass for the portal.
+_PROFILE_RE = re.compile(r"https?://[^\s/?#@]+(?:[/?#]\S*)?", re.IGNORECASE)
 
 
 class TokenError(Exception):

@@ -110,3 +110,41 @@ def test_protected_host_token_made_elsewhere_is_refused() -> None:
 def test_unknown_or_empty_grants_cannot_be_issued(grants: list[str]) -> None:
     with pytest.raises(ValueError):
         issue_token(SECRET, "bob", grants=grants)
+
+
+def test_handle_and_profile_claims_round_trip() -> None:
+    token = issue_token(
+        SECRET, "u42", name="Ann", handle="ann_b", profile="https://portal.example/hosts/ann_b"
+    )
+    claims = verify_token(SECRET, token)
+    assert (claims.handle, claims.profile) == ("ann_b", "https://portal.example/hosts/ann_b")
+    plain = verify_token(SECRET, issue_token(SECRET, "u43"))
+    assert (plain.handle, plain.profile) == ("", "")
+
+
+@pytest.mark.parametrize(
+    ("handle", "profile"),
+    [
+        ("Ann", "javascript:alert(1)"),
+        ("a" * 31, "ftp://portal.example/ann"),
+        ("ann b", "https://" + "x" * 300),
+        ("ann\n", "https://portal.example/a b"),
+        ("", "https://user@evil.example/"),
+        ("ann-b", "//portal.example/ann"),
+        (7, ["https://portal.example/"]),
+    ],
+)
+def test_malformed_handle_and_profile_claims_are_ignored(handle: object, profile: object) -> None:
+    payload = {
+        "sub": "u42",
+        "name": "Ann",
+        "grants": ["listen"],
+        "room": "*",
+        "aud": "spaces-rooms",
+        "exp": int(time.time()) + 60,
+        "handle": handle,
+        "profile": profile,
+    }
+    claims = verify_token(SECRET, jwt.encode(payload, SECRET, algorithm="HS256"))
+    assert (claims.identity, claims.name) == ("u42", "Ann")  # the token still works
+    assert (claims.handle, claims.profile) == ("", "")
