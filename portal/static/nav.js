@@ -48,10 +48,13 @@
     const description = doc.querySelector('meta[name="description"]');
     const ours = document.querySelector('meta[name="description"]');
     if (description && ours) ours.content = description.content;
-    // Account links carry per-page bits (unread counts, the sign-in return address).
-    const account = doc.querySelector(".account-nav");
-    const oldAccount = document.querySelector(".account-nav");
-    if (account && oldAccount) oldAccount.replaceWith(document.adoptNode(account));
+    // Account links carry per-page bits (unread counts, the sign-in return address),
+    // and so does the menu button (the unread count).
+    ["account-nav", "menu-unread"].forEach(function (id) {
+      const fresh = doc.getElementById(id);
+      const old = document.getElementById(id);
+      if (fresh && old) old.replaceWith(document.adoptNode(fresh));
+    });
     const query = doc.getElementById("site-q");
     const box = document.getElementById("site-q");
     if (query && box) box.value = query.value;

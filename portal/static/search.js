@@ -71,7 +71,8 @@
         return li;
       });
       active = -1;
-      if (items.length) {
+      // A late answer after the person left the field (or submitted) opens nothing.
+      if (items.length && document.activeElement === input) {
         list.hidden = false;
         input.setAttribute("aria-expanded", "true");
         status.textContent = items.length + (items.length === 1 ? " suggestion" : " suggestions") +
@@ -121,7 +122,61 @@
     });
 
     input.addEventListener("blur", close);
+    // The search is on its way: suggestions still pending would cover the results.
+    if (input.form) {
+      input.form.addEventListener("submit", function () {
+        clearTimeout(timer);
+        if (controller) { controller.abort(); }
+        close();
+      });
+    }
   }
 
   document.querySelectorAll("input[data-suggest-url]").forEach(setup);
+})();
+
+// The search page's filters: on narrow screens a drawer under a "Filters" button, so
+// the results come first. Without this script the filters follow the results.
+(function () {
+  "use strict";
+
+  function toggleFor(element) {
+    return element && element.closest("[data-search-layout]") &&
+      element.closest("[data-search-layout]").querySelector(".filters-toggle");
+  }
+
+  function setOpen(button, open) {
+    const panel = document.getElementById(button.getAttribute("aria-controls"));
+    button.setAttribute("aria-expanded", String(open));
+    if (panel) panel.classList.toggle("is-open", open);
+  }
+
+  function setup() {
+    document.querySelectorAll("[data-search-layout]").forEach(function (layout) {
+      const button = layout.querySelector(".filters-toggle");
+      if (!button || layout.classList.contains("has-drawer")) return;
+      layout.classList.add("has-drawer");
+      button.hidden = false;
+    });
+  }
+
+  document.addEventListener("click", function (event) {
+    const button = event.target.closest && event.target.closest(".filters-toggle");
+    if (!button) return;
+    setOpen(button, button.getAttribute("aria-expanded") !== "true");
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || event.defaultPrevented) return;
+    const panel = event.target.closest && event.target.closest(".filters.is-open");
+    const button = toggleFor(panel);
+    if (!button || button.offsetParent === null) return;
+    event.preventDefault();
+    setOpen(button, false);
+    button.focus();
+  });
+
+  setup();
+  // nav.js swapped in a new page: it may be a search page.
+  document.addEventListener("spaces:navigated", setup);
 })();
