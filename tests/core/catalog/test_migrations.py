@@ -36,3 +36,48 @@ def test_a_model_without_its_migration_is_caught(database_url: str) -> None:
             command.check(alembic_config(database_url))
     finally:
         Base.metadata.remove(table)
+
+
+def test_existing_accounts_get_unique_handles_and_old_links_an_outcome(database_url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    upgrade(database_url, "0005")
+    engine = create_engine(database_url)
+    people = [
+        ("ann@example.org", "Ann Lee"),
+        ("ann2@example.org", "Ann Lee"),
+        ("jo@example.org", ""),
+        ("x@example.org", "Admin"),
+        ("zoe.k@example.org", "!!"),
+    ]
+    try:
+        with engine.begin() as db:
+            for email, name in people:
+                db.execute(
+                    text(
+                        "INSERT INTO users (email, password_hash, display_name, is_host,"
+                        " is_admin, protected, created_at) VALUES (:e, 'x', :n, false, false,"
+                        " false, '2026-01-01 00:00:00')"
+                    ),
+                    {"e": email, "n": name},
+                )
+            db.execute(
+                text(
+                    "INSERT INTO submissions (url, status, created_at)"
+                    " VALUES ('https://a.example/s/1', 'queued', '2026-01-01 00:00:00')"
+                )
+            )
+        upgrade(database_url)
+        with engine.connect() as db:
+            handles = dict(db.execute(text("SELECT email, handle FROM users")).all())
+            outcome = db.execute(text("SELECT outcome FROM submissions")).scalar_one()
+    finally:
+        engine.dispose()
+    assert handles == {
+        "ann@example.org": "ann_lee",
+        "ann2@example.org": "ann_lee_2",
+        "jo@example.org": "jo_user",
+        "x@example.org": "admin_user",
+        "zoe.k@example.org": "zoe_k",
+    }
+    assert outcome == "unknown"
