@@ -5,7 +5,9 @@ listener (rooms.fanout sends them without a coroutine per listener), to the
 recording and to the HLS stream (`packet_sinks`); captions read the mixed samples
 (`pcm_sinks`). Talkers (host and speakers) each get the mix without their own voice
 ("mix-minus") in 20 ms packets, encoded separately and sent through aiortc's own
-sender: there are at most eleven of them and they are in a conversation.
+sender: there are at most eleven of them and they are in a conversation. While anyone
+is heard, each talker's level (0..1) is reported a few times a second (`on_levels`),
+from the frames already decoded for the mix.
 """
 
 from __future__ import annotations
