@@ -45,6 +45,7 @@ def test_listeners_see_the_talker_level_rise_and_fall_back_to_zero(server: Serve
             assert len(levels(listener)) - before <= 2 * LEVELS_PER_S + 2
             await host.mute(True)
             await until(lambda: levels(listener)[-1].get(host.peer_id) == 0)
+            await until(lambda: levels(host)[-1].get(host.peer_id) == 0)
             assert levels(host)[-1] == levels(listener)[-1]  # the same message for everyone
             # Silence on stage: nothing more is sent.
             quiet = len(levels(listener))
