@@ -194,7 +194,8 @@ class Mixer:
         for frame in voiced.values():
             total += frame
         mix = np.clip(total, -32768, 32767).astype(np.int16)
-        if self.on_levels is not None:
+        if self.on_levels is not None and (voiced or self._peaks or self._levels_sounding):
+            # Nobody on stage heard and nothing left to report: no level work at all.
             self._track_levels(voiced)
         # Listeners first: their packets leave on time, the talkers' encodes can wait.
         self._pending.append(mix)
@@ -225,8 +226,6 @@ class Mixer:
         if self._level_ticks < LEVEL_TICKS:
             return
         self._level_ticks = 0
-        if not self._peaks and not self._levels_sounding:
-            return  # nobody heard, and everyone already shown silent: nothing to say
         levels = {key: audio_level(self._peaks.get(key, 0.0)) for key in self.talkers}
         self._peaks.clear()
         sounding = any(levels.values())
