@@ -3,45 +3,75 @@
 // State and inbound audio energy are exposed on the player element's data attributes
 // (and window.spacesPlayer) so the page around it, and tests, can read them.
 //
+// Until someone presses Listen the player polls the room's status JSON, so the page
+// follows the room by itself (scheduled, live, ended); once connected, the server's
+// `state` and `ended` messages do that at once.
+//
 // A host opens the page with their token in the fragment (/s/<id>#token=...), which
 // never reaches server logs; an invited speaker's link carries ?invite=....
+// Needs times.js and people.js, loaded before it.
 (function () {
   "use strict";
 
   const root = document.getElementById("spaces-player");
-  if (!root) return;
+  if (!root || !window.SpacesTimes || !window.SpacesPeople) return;
+  const Times = window.SpacesTimes;
+  const People = window.SpacesPeople;
   const $ = function (sel) { return root.querySelector(sel); };
-  const button = $(".player-listen");
+  const listenButton = $(".player-listen");
+  const leaveButton = $(".player-leave");
   const startButton = $(".player-start");
   const requestButton = $(".player-request");
   const muteButton = $(".player-mute");
   const endButton = $(".player-end");
   const statusLine = $(".player-status");
   const noticeLine = $(".player-notice");
-  const countEl = $(".player-listeners");
+  const whenLine = $(".player-when");
   const stageEl = $(".player-stage");
-  const reactionsBar = $(".player-reactions");
+  const audienceEl = $(".player-audience");
+  const controls = $(".player-controls");
+  const reactToggle = $(".player-react-toggle");
+  const reactionsPanel = $(".player-reactions");
+  const settingsToggle = $(".player-settings-toggle");
+  const settingsPanel = $(".player-settings");
   const reactionLog = $(".player-reaction-log");
   const captionsEl = $(".player-captions");
   const captionsButton = $(".player-captions-toggle");
+  const captionSize = $(".player-caption-size");
   const guestsEl = $(".player-guests");
   const confirmDialog = $(".player-confirm");
-  const exposed = { state: "idle", energy: 0, listeners: 0, role: "", muted: false,
-    requested: false, peerId: "", speakers: [], requests: [], captionsOn: false, caption: "" };
+  const POLL_MS = 5000;
+  const STATE_LABELS = { live: "Live", scheduled: "Scheduled", ended: "Ended" };
+
+  // What is known of the room: from the page, then the status JSON or `state` messages.
+  const data = root.dataset;
+  const room = {
+    state: data.state, startedAt: data.startedAt || "", scheduledStart: data.scheduledStart || "",
+    endedAt: data.endedAt || "", listeners: Number(data.listeners) || 0,
+    speakerCount: Number(data.speakers) || 0, recording: data.recordingUrl || "",
+    transcript: data.transcriptUrl || "", speakers: null, audience: [],
+  };
+  const exposed = { state: "idle", energy: 0, listeners: room.listeners, role: "", muted: false,
+    requested: false, peerId: "", speakers: [], requests: [], audience: [], levels: {},
+    captionsOn: false, caption: "", roomState: room.state, speakerCount: room.speakerCount,
+    recording: room.recording };
   window.spacesPlayer = exposed;
 
   const token = tokenFromFragment();
   const invite = new URLSearchParams(location.search).get("invite") || "";
   const claims = decodeClaims(token);
-  const isHost = !!claims && claims.sub === root.dataset.hostHandle &&
+  const isHost = !!claims && claims.sub === data.hostHandle &&
     (claims.grants || []).indexOf("host") >= 0;
 
   let ws = null;
   let pc = null;
   let mic = null;
   let statsTimer = null;
-  let ended = root.dataset.state === "ended";
-  const reactionTimers = {};
+  let pollTimer = null;
+  let levelsTimer = null;
+  let pollsAfterEnd = 0;
+  let ended = room.state === "ended";
+  let removed = false;
 
   function tokenFromFragment() {
     const match = /(?:^|[#&])token=([^&]+)/.exec(location.hash);
@@ -66,80 +96,297 @@
     if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(message));
   }
 
-  function setState(state, message) {
-    exposed.state = state;
-    root.dataset.playerState = state;
-    if (message) statusLine.textContent = message;
-    const active = state === "connecting" || state === "playing";
-    button.textContent = active ? "Leave" : (isHost ? "Join as host" : "Listen");
-    button.setAttribute("aria-pressed", active ? "true" : "false");
-    button.disabled = ended;
-    if (!active) showControls();
-    tellParent();
-  }
-
-  // The portal frames this player and keeps it playing in a dock while the listener
-  // browses; it learns the state from these messages and sends back listen/leave.
+  // ----- Telling the embedding page (the portal) ------------------------------------
   // Both directions are pinned to the configured portal origin.
   const parentOrigin = document.body.dataset.parentOrigin || "";
   const framed = window.parent !== window;
+  let lastTold = "";
+  let lastHeight = -1;
 
-  function tellParent() {
+  function tellParent(always) {
     if (!framed || !parentOrigin) return;
-    window.parent.postMessage({ type: "spaces-player:state", state: exposed.state,
-      title: root.dataset.title, roomId: root.dataset.roomId }, parentOrigin);
+    const message = { type: "spaces-player:state", state: exposed.state, title: data.title,
+      roomId: data.roomId, roomState: room.state, listeners: room.listeners,
+      speakers: room.speakerCount, recording: room.recording };
+    const key = JSON.stringify(message);
+    if (!always && key === lastTold) return;
+    lastTold = key;
+    window.parent.postMessage(message, parentOrigin);
+  }
+
+  function tellSize(always) {
+    if (!framed || !parentOrigin) return;
+    const height = Math.ceil(document.documentElement.getBoundingClientRect().height);
+    if (!always && height === lastHeight) return;
+    lastHeight = height;
+    window.parent.postMessage({ type: "spaces-player:size", height: height }, parentOrigin);
   }
 
   function fromParent(event) {
     if (event.source !== window.parent || event.origin !== parentOrigin) return;
-    const data = event.data || {};
-    if (data.type !== "spaces-player:command") return;
-    if (data.command === "listen" && !ws && !pc && !ended) start();
-    else if (data.command === "leave" && (ws || pc)) {
-      stop();
-      setState("idle", "You left. Press Listen to hear it again.");
-    } else if (data.command === "status") tellParent();
+    const msg = event.data || {};
+    if (msg.type !== "spaces-player:command") return;
+    if (msg.command === "listen" && !ws && !pc && !ended && !removed) start();
+    else if (msg.command === "leave" && (ws || pc)) leave();
+    else if (msg.command === "status") { tellParent(true); tellSize(true); }
+  }
+
+  // ----- What the person sees -------------------------------------------------------
+
+  function talks() {
+    return exposed.role === "host" || exposed.role === "cohost" || exposed.role === "speaker";
+  }
+
+  function moderates() {
+    return exposed.role === "host" || exposed.role === "cohost";
+  }
+
+  function setState(state, message) {
+    exposed.state = state;
+    data.playerState = state;
+    if (message) statusLine.textContent = message;
+    showControls();
+    tellParent(true);
   }
 
   function notice(text) {
     noticeLine.textContent = text;
   }
 
-  function setCount(n) {
-    exposed.listeners = n;
-    countEl.textContent = String(n);
+  function setLabel(buttonEl, text) {
+    const label = buttonEl.querySelector("span");
+    (label || buttonEl).textContent = text;
   }
 
-  function talks() {
-    return exposed.role === "host" || exposed.role === "cohost" || exposed.role === "speaker";
+  function closePanels() {
+    [[reactToggle, reactionsPanel], [settingsToggle, settingsPanel]].forEach(function (pair) {
+      pair[0].setAttribute("aria-expanded", "false");
+      pair[1].hidden = true;
+    });
   }
 
   function showControls() {
+    const connected = !!ws || !!pc;
     const joined = !!ws && exposed.role !== "";
+    listenButton.textContent = isHost ? "Join as host" : "Listen";
+    listenButton.hidden = connected || ended || removed || (room.state === "scheduled" && !isHost);
+    listenButton.disabled = ended || removed;
+    leaveButton.hidden = !connected;
+    controls.hidden = !joined;
+    if (!joined) closePanels();
     requestButton.hidden = !joined || talks();
-    requestButton.textContent = exposed.requested ? "Cancel request" : "Request to speak";
-    requestButton.setAttribute("aria-pressed", exposed.requested ? "true" : "false");
+    setLabel(requestButton, exposed.requested ? "Cancel request" : "Request to speak");
     muteButton.hidden = !joined || !talks();
-    muteButton.textContent = exposed.muted ? "Unmute" : "Mute";
-    muteButton.setAttribute("aria-pressed", exposed.muted ? "true" : "false");
+    setLabel(muteButton, exposed.muted ? "Unmute" : "Mute");
+    muteButton.classList.toggle("is-muted", exposed.muted);
+    muteButton.querySelector(".player-icon-mic").toggleAttribute("hidden", exposed.muted);
+    muteButton.querySelector(".player-icon-muted").toggleAttribute("hidden", !exposed.muted);
     endButton.hidden = !joined || exposed.role !== "host";
-    startButton.hidden = !joined || exposed.role !== "host" || root.dataset.state !== "scheduled";
-    reactionsBar.hidden = !joined;
-    // Hosts always get captions; everyone else turns them on or off.
-    captionsButton.hidden = !joined || exposed.role === "host" || exposed.role === "cohost";
+    startButton.hidden = !joined || exposed.role !== "host" || room.state !== "scheduled";
     captionsButton.setAttribute("aria-pressed", exposed.captionsOn ? "true" : "false");
-    captionsButton.textContent = exposed.captionsOn ? "Hide captions" : "Captions";
-    guestsEl.hidden = !joined || !(exposed.role === "host" || exposed.role === "cohost");
-    root.dataset.role = exposed.role;
-    root.dataset.requested = exposed.requested ? "true" : "false";
+    guestsEl.hidden = !joined || !moderates();
+    data.role = exposed.role;
+    data.requested = exposed.requested ? "true" : "false";
   }
 
-  function markEnded(text) {
-    ended = true;
-    root.dataset.state = "ended";
-    stop();
-    setState("ended", text || "This space has ended.");
+  function statusText() {
+    if (room.state === "ended") {
+      return room.startedAt ? "This space has ended." :
+        "This space was cancelled: it was never started.";
+    }
+    if (room.state === "scheduled") {
+      const due = Times.parse(room.scheduledStart);
+      if (!due) return "This space has not started yet.";
+      if (due.getTime() <= Date.now()) {
+        return "The host has not started yet (it was due " + Times.relative(due) + ").";
+      }
+      return "This space has not started yet; it is scheduled for " + Times.absolute(due) + ".";
+    }
+    return isHost ? "Live now. Press Join as host to go on stage." : "Live now. Press Listen to hear it.";
   }
+
+  function renderWhen() {
+    const parts = [];
+    if (room.state === "ended" && room.endedAt) {
+      parts.push(room.startedAt ? "Ended " : "Cancelled ", Times.element(room.endedAt, "relative"));
+    } else if (room.state === "live" && room.startedAt) {
+      parts.push("Started ", Times.element(room.startedAt, "relative"));
+    } else if (room.state === "scheduled" && room.scheduledStart) {
+      const due = Times.parse(room.scheduledStart);
+      if (due && due.getTime() <= Date.now()) {
+        parts.push("Was due ", Times.element(room.scheduledStart, "relative"));
+      } else {
+        parts.push("Scheduled for ", Times.element(room.scheduledStart, "absolute"));
+      }
+    }
+    whenLine.replaceChildren.apply(whenLine, parts);
+    whenLine.hidden = parts.length === 0;
+  }
+
+  function renderTimes() {
+    renderWhen();
+    Times.renderAll(document);
+    if (!ws && !removed && (exposed.state === "idle" || exposed.state === "ended")) {
+      statusLine.textContent = statusText();
+    }
+  }
+
+  function renderBadges() {
+    const label = STATE_LABELS[room.state] || room.state;
+    document.querySelectorAll(".player-badge, [data-room-state]").forEach(function (el) {
+      ["live", "scheduled", "ended"].forEach(function (s) {
+        el.classList.toggle("badge-" + s, s === room.state);
+      });
+      el.textContent = label;
+    });
+    data.state = room.state;
+  }
+
+  function renderEnded() {
+    const box = $(".player-ended");
+    box.hidden = !ended;
+    const recording = $(".player-recording");
+    const transcript = $(".player-transcript");
+    recording.hidden = !room.recording;
+    transcript.hidden = !room.transcript;
+    if (room.recording) recording.href = room.recording;
+    if (room.transcript) transcript.href = room.transcript;
+    $(".player-ended-links").hidden = !room.recording && !room.transcript;
+    $(".player-no-recording").hidden = !!room.recording;
+  }
+
+  function renderStage() {
+    const speakers = room.speakers || [];
+    stageEl.replaceChildren.apply(stageEl, speakers.map(function (p) { return People.tile(p, true); }));
+    $(".player-stage-empty").hidden = speakers.length > 0;
+    applyLevels();
+  }
+
+  function renderAudience() {
+    const people = room.audience || [];
+    const tiles = people.map(function (p) { return People.tile(p, false); });
+    const more = room.listeners - people.length;
+    if (people.length && more > 0) {
+      const li = document.createElement("li");
+      li.className = "player-more";
+      li.textContent = "+" + more + " listening";
+      tiles.push(li);
+    }
+    audienceEl.replaceChildren.apply(audienceEl, tiles);
+    audienceEl.hidden = tiles.length === 0;
+    $(".player-listeners").textContent = String(room.listeners);
+    $(".player-count").hidden = room.listeners === 0;
+    $(".player-audience-empty").hidden = room.listeners !== 0;
+  }
+
+  function renderRoom() {
+    if (room.state === "ended") ended = true;
+    exposed.listeners = room.listeners;
+    exposed.roomState = room.state;
+    exposed.speakerCount = room.speakerCount;
+    exposed.recording = room.recording;
+    exposed.audience = room.audience || [];
+    data.listeners = String(room.listeners);
+    data.speakers = String(room.speakerCount);
+    data.recordingUrl = room.recording;
+    data.transcriptUrl = room.transcript;
+    renderBadges();
+    renderTimes();
+    renderEnded();
+    renderStage();
+    renderAudience();
+    showControls();
+    tellParent(false);
+  }
+
+  function applyStatus(status) {
+    room.state = status.state || room.state;
+    room.startedAt = status.started_at || "";
+    room.scheduledStart = status.scheduled_start || "";
+    room.endedAt = status.ended_at || "";
+    room.listeners = Number(status.listener_count) || 0;
+    const speakers = Array.isArray(status.speakers) ? status.speakers : [];
+    room.speakerCount = typeof status.speaker_count === "number" ? status.speaker_count : speakers.length;
+    room.recording = typeof status.recording_url === "string" ? status.recording_url : "";
+    room.transcript = typeof status.transcript_url === "string" ? status.transcript_url : "";
+    if (!ws) {
+      // The status JSON names who is on stage; the live list with ids comes once connected.
+      room.speakers = speakers;
+      room.audience = [];
+    }
+    if (room.state === "ended" && !ended) markEnded();
+    else renderRoom();
+  }
+
+  // ----- Audio levels and reactions -------------------------------------------------
+
+  function applyLevels() {
+    stageEl.querySelectorAll(".player-person[data-peer-id]").forEach(function (li) {
+      People.setLevel(li, exposed.levels[li.dataset.peerId] || 0);
+    });
+  }
+
+  function personItem(peerId) {
+    const selector = '.player-person[data-peer-id="' + CSS.escape(peerId) + '"]';
+    return stageEl.querySelector(selector) || audienceEl.querySelector(selector);
+  }
+
+  function showReaction(msg) {
+    reactionLog.textContent = msg.name + " reacted " + msg.emoji;
+    const li = personItem(String(msg.peer_id));
+    if (li) People.floatReaction(li, msg.emoji);
+  }
+
+  // ----- The guests panel (host and co-hosts) ---------------------------------------
+
+  function actionButton(text, message, extraClass) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "button-small" + (extraClass ? " " + extraClass : "");
+    b.textContent = text;
+    b.addEventListener("click", function () { send(message); });
+    return b;
+  }
+
+  function fillList(selector, items) {
+    const list = $(selector);
+    list.replaceChildren.apply(list, items);
+    $(selector + "-empty").hidden = items.length > 0;
+  }
+
+  function renderGuests(msg) {
+    const mine = exposed.role === "host";
+    fillList(".player-requests", (msg.requests || []).map(function (p) {
+      let tag = null;
+      if (p.invited) {
+        tag = document.createElement("span");
+        tag.className = "player-tag";
+        tag.textContent = "invited";
+      }
+      const li = People.row(p, tag);
+      li.append(actionButton("Approve " + p.name, { type: "approve", peer_id: p.peer_id }, "button-primary"),
+        actionButton("Decline " + p.name, { type: "decline", peer_id: p.peer_id }));
+      return li;
+    }));
+    fillList(".player-speakers", (msg.speakers || []).filter(function (p) {
+      return p.role === "speaker" || (mine && p.role === "cohost");
+    }).map(function (p) {
+      const li = People.row(p);
+      if (!p.muted) li.append(actionButton("Mute " + p.name, { type: "mute", muted: true, peer_id: p.peer_id }));
+      li.append(actionButton("Move " + p.name + " to listeners", { type: "set_role", role: "listener", peer_id: p.peer_id }));
+      if (p.role === "speaker") li.append(actionButton("Make " + p.name + " co-host", { type: "set_role", role: "cohost", peer_id: p.peer_id }));
+      li.append(actionButton("Remove " + p.name, { type: "remove", peer_id: p.peer_id }, "button-danger"));
+      return li;
+    }));
+    fillList(".player-listener-list", (msg.listeners || []).map(function (p) {
+      const li = People.row(p);
+      li.append(actionButton("Remove " + p.name, { type: "remove", peer_id: p.peer_id }, "button-danger"));
+      return li;
+    }));
+    exposed.requests = msg.requests || [];
+  }
+
+  // ----- Connection ------------------------------------------------------------------
 
   function stop() {
     if (statsTimer) clearInterval(statsTimer);
@@ -152,14 +399,47 @@
     mic = null;
     exposed.role = "";
     exposed.requested = false;
+    exposed.levels = {};
+    exposed.captionsOn = false;
+    captionsEl.hidden = true;
+    captionsEl.textContent = "";
+    room.audience = [];
     root.querySelectorAll("audio.player-extra").forEach(function (a) { a.remove(); });
     $(".player-audio").srcObject = null;
+    applyLevels();
+  }
+
+  function leave() {
+    stop();
+    setState("idle", "You left. Press Listen to hear it again.");
+    renderRoom();
+    poll();
+    listenButton.focus();
+  }
+
+  function markEnded(text) {
+    ended = true;
+    room.state = "ended";
+    stop();
+    setState("ended", text || null);
+    renderRoom();
+    if (text) statusLine.textContent = text;
+    // The recording becomes public once the space has ended: keep looking for a while.
+    pollsAfterEnd = 0;
+    schedulePoll(POLL_MS);
+  }
+
+  function markRemoved(text) {
+    removed = true;
+    stop();
+    setState("ended", text);
+    renderRoom();
   }
 
   function wsUrl() {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     const query = token ? "?token=" + encodeURIComponent(token) : "";
-    return scheme + "//" + location.host + root.dataset.wsPath + query;
+    return scheme + "//" + location.host + data.wsPath + query;
   }
 
   function waitForIce(peer) {
@@ -189,6 +469,7 @@
     }
     el.srcObject = new MediaStream([event.track]);
     el.play().catch(function () {
+      stop();
       setState("error", "Your browser blocked playback. Press Listen again.");
     });
   }
@@ -199,15 +480,20 @@
     pc.onconnectionstatechange = function () {
       if (!pc) return;
       if (pc.connectionState === "connected") {
-        setState("playing", exposed.role === "host" ? "You are hosting." : "Playing live audio.");
+        const text = room.state === "scheduled" ?
+          "You are in the green room. Press Start when you are ready." :
+          (exposed.role === "host" ? "You are hosting." : "Playing live audio.");
+        setState("playing", text);
       }
       if (pc.connectionState === "failed") {
         stop();
         setState("unreachable", "The audio connection failed. Press Listen to try again.");
+        renderRoom();
       }
     };
     if (withMic) {
       mic = await navigator.mediaDevices.getUserMedia({ audio: true });
+      mic.getAudioTracks().forEach(function (t) { t.enabled = !exposed.muted; });
       pc.addTransceiver(mic.getAudioTracks()[0], { direction: "sendrecv" });
     } else {
       pc.addTransceiver("audio", { direction: "recvonly" });
@@ -240,8 +526,8 @@
       }
     });
     exposed.energy = energy;
-    root.dataset.audioEnergy = String(energy);
-    root.dataset.packetsReceived = String(packets);
+    data.audioEnergy = String(energy);
+    data.packetsReceived = String(packets);
   }
 
   function onYou(msg) {
@@ -255,91 +541,45 @@
     showControls();
   }
 
-  function avatar(person) {
-    const li = document.createElement("li");
-    li.className = "player-person";
-    li.dataset.peerId = person.peer_id;
-    const face = document.createElement("span");
-    face.className = "player-avatar";
-    face.setAttribute("aria-hidden", "true");
-    face.textContent = (person.name || "?").slice(0, 1).toUpperCase();
-    const label = document.createElement("span");
-    const role = person.role === "cohost" ? "co-host" : person.role;
-    label.textContent = person.name + " (" + role + (person.muted ? ", muted" : "") + ")";
-    const bubble = document.createElement("span");
-    bubble.className = "player-bubble";
-    bubble.setAttribute("aria-hidden", "true");
-    li.append(face, label, bubble);
-    return li;
-  }
-
-  function actionButton(text, message) {
-    const b = document.createElement("button");
-    b.type = "button";
-    b.textContent = text;
-    b.addEventListener("click", function () { send(message); });
-    return b;
-  }
-
-  function renderStage(speakers) {
-    stageEl.replaceChildren.apply(stageEl, speakers.map(avatar));
-  }
-
-  function renderGuests(msg) {
-    const mine = exposed.role === "host";
-    const requests = (msg.requests || []).map(function (p) {
-      const li = avatar(p);
-      if (p.invited) li.append(" invited");
-      li.append(actionButton("Approve " + p.name, { type: "approve", peer_id: p.peer_id }),
-        actionButton("Decline " + p.name, { type: "decline", peer_id: p.peer_id }));
-      return li;
-    });
-    const speakers = (msg.speakers || []).filter(function (p) {
-      return p.role === "speaker" || (mine && p.role === "cohost");
-    }).map(function (p) {
-      const li = avatar(p);
-      if (!p.muted) li.append(actionButton("Mute " + p.name, { type: "mute", muted: true, peer_id: p.peer_id }));
-      li.append(actionButton("Move " + p.name + " to listeners", { type: "set_role", role: "listener", peer_id: p.peer_id }));
-      if (p.role === "speaker") li.append(actionButton("Make " + p.name + " co-host", { type: "set_role", role: "cohost", peer_id: p.peer_id }));
-      li.append(actionButton("Remove " + p.name, { type: "remove", peer_id: p.peer_id }));
-      return li;
-    });
-    const listeners = (msg.listeners || []).map(function (p) {
-      const li = avatar(p);
-      li.append(actionButton("Remove " + p.name, { type: "remove", peer_id: p.peer_id }));
-      return li;
-    });
-    $(".player-requests").replaceChildren.apply($(".player-requests"), requests);
-    $(".player-speakers").replaceChildren.apply($(".player-speakers"), speakers);
-    $(".player-listener-list").replaceChildren.apply($(".player-listener-list"), listeners);
-    exposed.requests = msg.requests || [];
-  }
-
-  function showReaction(msg) {
-    reactionLog.textContent = msg.name + " reacted " + msg.emoji;
-    const li = stageEl.querySelector('[data-peer-id="' + CSS.escape(msg.peer_id) + '"]');
-    if (!li) return;
-    const bubble = li.querySelector(".player-bubble");
-    bubble.textContent = msg.emoji;
-    clearTimeout(reactionTimers[msg.peer_id]);
-    reactionTimers[msg.peer_id] = setTimeout(function () { bubble.textContent = ""; }, 4000);
+  function onState(msg) {
+    const was = room.state;
+    room.state = msg.state || room.state;
+    room.listeners = Number(msg.listener_count) || 0;
+    room.speakers = Array.isArray(msg.speakers) ? msg.speakers : [];
+    room.speakerCount = room.speakers.length;
+    room.audience = Array.isArray(msg.audience) ? msg.audience : [];
+    if (was === "scheduled" && room.state === "live" && !room.startedAt) {
+      room.startedAt = new Date().toISOString();
+    }
+    exposed.speakers = room.speakers;
+    if (room.state === "ended") { markEnded(); return; }
+    if (msg.requests || msg.listeners) renderGuests(msg);
+    renderRoom();
+    if (was === "scheduled" && room.state === "live") {
+      statusLine.textContent = exposed.role === "host" ? "The space is live. You are hosting." :
+        "The space is live.";
+    }
   }
 
   async function onMessage(event) {
     let msg;
     try { msg = JSON.parse(event.data); } catch (e) { return; }
+    if (!msg || typeof msg !== "object") return;
     if (msg.type === "hello") {
       send({ type: "join", role: isHost ? "host" : "listener", start: false });
     } else if (msg.type === "joined") {
       exposed.role = msg.role;
       exposed.muted = msg.muted;
       exposed.peerId = msg.peer_id;
-      root.dataset.state = msg.room.state;
-      setCount(msg.room.listener_count);
-      if (msg.room.state === "scheduled") {
+      if (msg.room) {
+        room.state = msg.room.state || room.state;
+        room.listeners = Number(msg.room.listener_count) || 0;
+        room.startedAt = msg.room.started_at || "";
+      }
+      if (room.state === "scheduled") {
         setState("playing", "You are in the green room. Press Start when you are ready.");
       }
-      showControls();
+      renderRoom();
       await connectMedia(msg.role !== "listener");
     } else if (msg.type === "answer") {
       await pc.setRemoteDescription({ type: "answer", sdp: msg.sdp });
@@ -347,34 +587,38 @@
     } else if (msg.type === "you") {
       onYou(msg);
     } else if (msg.type === "state") {
-      root.dataset.state = msg.state;
-      setCount(msg.listener_count);
-      exposed.speakers = msg.speakers;
-      renderStage(msg.speakers);
-      if (msg.requests) renderGuests(msg);
-      showControls();
+      onState(msg);
+    } else if (msg.type === "levels") {
+      exposed.levels = msg.levels && typeof msg.levels === "object" ? msg.levels : {};
+      applyLevels();
+      // Levels stop coming when the room falls quiet; a lost last message must not
+      // leave a ring on.
+      clearTimeout(levelsTimer);
+      levelsTimer = setTimeout(function () { exposed.levels = {}; applyLevels(); }, 1500);
     } else if (msg.type === "reaction") {
       showReaction(msg);
     } else if (msg.type === "caption") {
       exposed.caption = msg.text || "";
       captionsEl.textContent = exposed.caption;
+      captionsEl.hidden = !exposed.caption;
     } else if (msg.type === "captions") {
       exposed.captionsOn = !!msg.on;
-      if (!msg.on) captionsEl.textContent = "";
+      if (!msg.on) { captionsEl.textContent = ""; exposed.caption = ""; captionsEl.hidden = true; }
       showControls();
     } else if (msg.type === "notice") {
       notice(msg.message);
     } else if (msg.type === "invite") {
-      $(".player-invite-out").textContent = "Invite link (valid 24 h): " + msg.url;
-      copy(msg.url);
+      $(".player-invite-link").textContent = msg.url;
+      $(".player-invite-card").hidden = false;
     } else if (msg.type === "removed") {
-      markEnded(msg.message);
+      markRemoved(msg.message || "You were removed from this space.");
     } else if (msg.type === "ended") {
       markEnded();
     } else if (msg.type === "error") {
       if (msg.code === "not_live") {
         stop();
         setState("idle", "This space has not started yet. Try again when it is live.");
+        renderRoom();
       } else {
         notice(msg.message);
       }
@@ -382,60 +626,102 @@
   }
 
   function start() {
+    notice("");
     setState("connecting", "Connecting…");
     try {
       ws = new WebSocket(wsUrl());
     } catch (e) {
+      ws = null;
       setState("unreachable", "Can't reach the room server. Check your connection and try again.");
       return;
     }
+    showControls();
     ws.onmessage = function (event) {
       onMessage(event).catch(function (err) {
         stop();
         setState("error", "Could not start the audio (" + err + "). Press Listen to try again.");
+        renderRoom();
       });
     };
     ws.onclose = function (event) {
       if (ended) return;
       stop();
-      if (event.code === 4001) markEnded("You were removed from this space.");
-      else setState("unreachable", "Can't reach the room server. Check your connection and press Listen to try again.");
+      if (event.code === 4001) markRemoved("You were removed from this space.");
+      else {
+        setState("unreachable", "Can't reach the room server. Check your connection and press Listen to try again.");
+        renderRoom();
+      }
     };
   }
 
+  // ----- Following the room while not connected -------------------------------------
+
   async function refreshStatus() {
     try {
-      const response = await fetch(root.dataset.statusUrl, { cache: "no-store" });
+      const response = await fetch(data.statusUrl, { cache: "no-store" });
       if (!response.ok) throw new Error("HTTP " + response.status);
       const status = await response.json();
-      setCount(status.listener_count);
-      if (status.state === "ended" && !ended) markEnded();
-      if (status.state === "live" && exposed.state === "unreachable") {
-        setState("idle", "Live now. Press Listen to hear it.");
-      }
+      if (ws) return; // connected meanwhile: the server's messages are fresher
+      if (exposed.state === "unreachable" && status.state !== "ended") exposed.state = "idle";
+      applyStatus(status);
+      if (exposed.state === "idle") setState("idle", null);
     } catch (e) {
-      if (!pc) setState("unreachable", "Can't reach the room server right now. Try again shortly.");
+      if (!pc && !ended) setState("unreachable", "Can't reach the room server right now. Try again shortly.");
     }
   }
 
-  function copy(text) {
+  function schedulePoll(delay) {
+    clearTimeout(pollTimer);
+    pollTimer = setTimeout(poll, delay);
+  }
+
+  async function poll() {
+    clearTimeout(pollTimer);
+    pollTimer = null;
+    if (document.hidden) return; // picked up again when the tab is shown
+    if (ended && (room.recording || pollsAfterEnd++ >= 24)) return; // nothing more will change
+    if (!ws) await refreshStatus();
+    if (!pollTimer) schedulePoll(POLL_MS);
+  }
+
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden && !pollTimer) poll();
+  });
+
+  // ----- Buttons -----------------------------------------------------------------------
+
+  function copy(text, done) {
     if (navigator.clipboard) {
-      navigator.clipboard.writeText(text).then(function () { notice("Copied to the clipboard."); },
+      navigator.clipboard.writeText(text).then(function () { notice(done); },
         function () { notice("Copy this: " + text); });
     } else {
       notice("Copy this: " + text);
     }
   }
 
-  button.addEventListener("click", function () {
-    if (ended) return;
-    if (ws || pc) {
-      stop();
-      setState("idle", "You left. Press Listen to hear it again.");
-    } else {
-      start();
+  function togglePanel(toggle, panel) {
+    const open = panel.hidden;
+    closePanels();
+    panel.hidden = !open;
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    if (open) {
+      const first = panel.querySelector("button, select");
+      if (first) first.focus();
     }
+  }
+
+  function setCaptionSize(size) {
+    if (["small", "medium", "large"].indexOf(size) < 0) size = "medium";
+    captionSize.value = size;
+    captionsEl.classList.toggle("is-small", size === "small");
+    captionsEl.classList.toggle("is-large", size === "large");
+    try { localStorage.setItem("spaces-caption-size", size); } catch (e) { /* private mode */ }
+  }
+
+  listenButton.addEventListener("click", function () {
+    if (!ended && !removed && !ws && !pc) start();
   });
+  leaveButton.addEventListener("click", leave);
   startButton.addEventListener("click", function () { send({ type: "start" }); });
   requestButton.addEventListener("click", function () {
     if (exposed.requested) send({ type: "cancel_request" });
@@ -450,24 +736,55 @@
     send({ type: "end" });
   });
   $(".player-confirm-no").addEventListener("click", function () { confirmDialog.close(); });
-  reactionsBar.addEventListener("click", function (event) {
-    const emoji = event.target.dataset && event.target.dataset.emoji;
-    if (emoji) send({ type: "react", emoji: emoji });
+  reactToggle.addEventListener("click", function () { togglePanel(reactToggle, reactionsPanel); });
+  settingsToggle.addEventListener("click", function () { togglePanel(settingsToggle, settingsPanel); });
+  reactionsPanel.addEventListener("click", function (event) {
+    const target = event.target.closest("[data-emoji]");
+    if (target) send({ type: "react", emoji: target.dataset.emoji });
   });
-  $(".player-invite").addEventListener("click", function () { send({ type: "invite" }); });
+  [[reactToggle, reactionsPanel], [settingsToggle, settingsPanel]].forEach(function (pair) {
+    pair[1].addEventListener("keydown", function (event) {
+      if (event.key !== "Escape") return;
+      closePanels();
+      pair[0].focus();
+    });
+  });
   captionsButton.addEventListener("click", function () {
     send({ type: "captions", on: !exposed.captionsOn });
   });
-  $(".player-copy").addEventListener("click", function () { copy(root.dataset.shareUrl); });
+  captionSize.addEventListener("change", function () { setCaptionSize(captionSize.value); });
+  $(".player-invite").addEventListener("click", function () { send({ type: "invite" }); });
+  $(".player-copy-invite").addEventListener("click", function () {
+    copy($(".player-invite-link").textContent, "Copied the invite link.");
+  });
+  $(".player-copy").addEventListener("click", function () { copy(data.shareUrl, "Copied the link."); });
+  $(".player-copy-post").addEventListener("click", function () {
+    copy($(".player-post").textContent, "Copied the post.");
+  });
   const webShare = $(".player-webshare");
   if (navigator.share) {
     webShare.hidden = false;
     webShare.addEventListener("click", function () {
-      navigator.share({ title: root.dataset.title, text: $(".player-post").value,
-        url: root.dataset.shareUrl }).catch(function () { /* the person closed the sheet */ });
+      navigator.share({ title: data.title, text: $(".player-post").textContent,
+        url: data.shareUrl }).catch(function () { /* the person closed the sheet */ });
     });
   }
-  if (framed && parentOrigin) window.addEventListener("message", fromParent);
+
+  if (framed && parentOrigin) {
+    window.addEventListener("message", fromParent);
+    if (window.ResizeObserver) {
+      const observer = new ResizeObserver(function () { tellSize(false); });
+      observer.observe(document.documentElement);
+      observer.observe(document.body);
+    }
+  }
+  try { setCaptionSize(localStorage.getItem("spaces-caption-size") || "medium"); } catch (e) { setCaptionSize("medium"); }
+  room.speakers = null;
   setState(ended ? "ended" : "idle", null);
-  setInterval(refreshStatus, 10000);
+  renderBadges();
+  renderTimes();
+  renderEnded();
+  tellSize(true);
+  setInterval(renderTimes, 20000);
+  poll();
 })();

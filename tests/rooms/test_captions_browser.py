@@ -36,18 +36,25 @@ def test_captions_appear_for_speech_the_host_plays(server: ServerThread, tmp_pat
             page: Any = browser.new_page()
             page.goto(f"{server.url}/s/{room['id']}/embed")
             page.get_by_role("button", name="Listen").click()
-            toggle = page.get_by_role("button", name="Captions")
-            toggle.focus()
+            # Captions live under "Adjust settings", as in Spaces.
+            settings = page.get_by_role("button", name="Adjust settings")
+            settings.click()
+            assert settings.get_attribute("aria-expanded") == "true"
+            toggle = page.get_by_role("button", name="Captions", exact=True)
+            assert toggle.evaluate("b => b === document.activeElement")
             page.keyboard.press("Enter")  # keyboard operable
             wait_until(page, "window.spacesPlayer.captionsOn === true", 10)
             assert toggle.get_attribute("aria-pressed") == "true"
+            page.get_by_label("Caption size").select_option("large")
             wait_until(page, "/fox|dog|lazy|quick/.test(window.spacesPlayer.caption)", 40)
             region = page.locator(".player-captions")
             assert region.get_attribute("aria-live") == "polite"
             assert region.inner_text().strip()
+            assert float(region.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")) > 18
 
-            page.get_by_role("button", name="Hide captions").click()
+            toggle.click()
             wait_until(page, "window.spacesPlayer.captionsOn === false", 10)
+            assert toggle.get_attribute("aria-pressed") == "false"
             assert page.locator(".player-captions").inner_text().strip() == ""
     finally:
         server.call(host.close())
