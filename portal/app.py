@@ -11,7 +11,9 @@ from core.config import Config
 from core.services import Services, build_services
 from portal.context import EXTENSION
 from portal.paths import templates_dir
+from portal.security import SecurityHeaders, content_security_policy
 from portal.views import register
+from portal.views.params import IdConverter
 
 
 def create_app(config: Config | None = None, services: Services | None = None) -> Flask:
@@ -38,5 +40,12 @@ def create_app(config: Config | None = None, services: Services | None = None) -
             app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
         )
 
+    # Ids in paths are bounded to what the catalog can hold: any larger number is a 404
+    # like any other id that names nothing (rules read the converter when registered).
+    app.url_map.converters["int"] = IdConverter
     register(app)
+    # Outermost: even a response Flask could not finish carries the security headers.
+    app.wsgi_app = SecurityHeaders(  # type: ignore[method-assign]  # WSGI middleware wraps the method
+        app.wsgi_app, content_security_policy(config)
+    )
     return app

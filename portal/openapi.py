@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.search.base import MAX_PER_PAGE, SORTS, STATES
+from core.search.base import FILTER_LENGTHS, MAX_PER_PAGE, MAX_Q_LENGTH, SORTS, STATES
 from portal.present import SPACE_FIELDS
 
 _TIME = {"type": ["string", "null"], "format": "date-time", "examples": ["2026-11-23T20:15:00Z"]}
@@ -78,6 +78,10 @@ _ERROR = {
 }
 
 
+def _text(max_length: int) -> dict[str, Any]:
+    return {"type": "string", "maxLength": max_length}
+
+
 def _param(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {
         "name": name,
@@ -105,11 +109,17 @@ _LIST_SPACES = {
     "summary": "Search spaces",
     "operationId": "listSpaces",
     "parameters": [
-        _param("q", {"type": "string", "maxLength": 500}, "Words to search for."),
+        _param(
+            "q",
+            {"type": "string", "maxLength": MAX_Q_LENGTH},
+            "Words to search for; empty lists everything. Only letters and digits are "
+            "looked for: a q with none (such as only emoji or punctuation) finds nothing, "
+            "and the answer's `message` says so.",
+        ),
         _param("state", {"type": "string", "enum": list(STATES)}, "Only this state."),
-        _param("lang", _STRING, "Only this language code."),
-        _param("topic", _STRING, "Only this topic."),
-        _param("host", _STRING, "Only this host handle."),
+        _param("lang", _text(FILTER_LENGTHS["lang"]), "Only this language code."),
+        _param("topic", _text(FILTER_LENGTHS["topic"]), "Only this topic."),
+        _param("host", _text(FILTER_LENGTHS["host"]), "Only this host handle."),
         _param(
             "sort",
             {"type": "string", "enum": list(SORTS), "default": "relevance"},
@@ -137,11 +147,20 @@ _LIST_SPACES = {
                         "required": ["state", "lang", "topic"],
                         "properties": {k: _FACET_COUNTS for k in ("state", "lang", "topic")},
                     },
+                    "message": {
+                        "type": "string",
+                        "description": "Present when q has nothing to search for; says why "
+                        "there are no results and what to type instead.",
+                    },
                 },
             },
             "One page of matching spaces, best first, with counts per facet value.",
         ),
-        "400": _error_response("A parameter is invalid; the message says which."),
+        "400": _error_response(
+            "A parameter is invalid (out of range, not one of its values, or empty where a "
+            "value is required, such as sort=); the message says which."
+        ),
+        "default": _error_response("Any other error; the message says what to do."),
     },
 }
 
@@ -196,11 +215,14 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                             "in": "path",
                             "required": True,
                             "schema": {"type": "integer"},
+                            "description": "Any whole number; one no space has is a 404.",
                         },
                     ],
                     "responses": {
                         "200": _json({"$ref": "#/components/schemas/Space"}, "The space."),
-                        "404": _error_response("No such space."),
+                        "400": _error_response("The id is not a whole number."),
+                        "404": _error_response("No space has this id, or it was removed."),
+                        "default": _error_response("Any other error; the message says why."),
                     },
                 }
             },

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import redis
@@ -14,6 +15,9 @@ from flask import Response
 from werkzeug.exceptions import ServiceUnavailable, TooManyRequests
 
 from core.config import Config
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 log = logging.getLogger(__name__)
 
@@ -49,16 +53,69 @@ def content_security_policy(config: Config) -> str:
     return "; ".join(f"{name} {value}" for name, value in directives.items())
 
 
+def security_headers(policy: str) -> list[tuple[str, str]]:
+    """Return the headers every portal response carries (pages, API, static files, errors)."""
+    return [
+        ("Content-Security-Policy", policy),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "strict-origin-when-cross-origin"),
+        # Older browsers ignore frame-ancestors; this says the same to them.
+        ("X-Frame-Options", "SAMEORIGIN"),
+        ("Cross-Origin-Opener-Policy", "same-origin"),
+    ]
+
+
 def apply_security_headers(response: Response, policy: str) -> Response:
-    """Set the headers every portal response carries (pages, API, static files)."""
-    headers = response.headers
-    headers.setdefault("Content-Security-Policy", policy)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-    # Older browsers ignore frame-ancestors; this says the same to them.
-    headers.setdefault("X-Frame-Options", "SAMEORIGIN")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    """Set the security headers on `response`, keeping any a view chose itself."""
+    for name, value in security_headers(policy):
+        response.headers.setdefault(name, value)
     return response
+
+
+def wants_json(path: str) -> bool:
+    """Say whether answers at `path`, errors included, are JSON rather than pages."""
+    return path.startswith("/api/") or path == "/oembed"
+
+
+class SecurityHeaders:
+    """WSGI middleware: every response leaves with the security headers, even a failure.
+
+    Flask's hooks set them on the responses it finishes; this catches the rest, such as
+    an error page that itself failed to render (the catalog down, say), which would
+    otherwise reach the browser as the server's bare page with no policy at all.
+    """
+
+    def __init__(self, app: WSGIApplication, policy: str) -> None:
+        self.app = app
+        self.headers = security_headers(policy)
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        started = False
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            nonlocal started
+            started = True
+            present = {name.lower() for name, _ in headers}
+            headers.extend(h for h in self.headers if h[0].lower() not in present)
+            return start_response(status, headers, exc_info)
+
+        try:
+            return self.app(environ, start)
+        except Exception:
+            if started:
+                raise  # the status line is out; nothing better can be sent now
+            log.exception("request failed before a response: %s", environ.get("PATH_INFO"))
+            return self._failure(environ, start)
+
+    @staticmethod
+    def _failure(environ: WSGIEnvironment, start: StartResponse) -> list[bytes]:
+        message = "Something went wrong on our side. Try again in a moment."
+        if wants_json(str(environ.get("PATH_INFO", ""))):
+            body, kind = json.dumps({"error": message}).encode(), "application/json"
+        else:
+            body, kind = message.encode(), "text/plain; charset=utf-8"
+        start("500 Internal Server Error", [("Content-Type", kind)])
+        return [body]
 
 
 @dataclass(frozen=True)

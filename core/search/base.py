@@ -10,6 +10,10 @@ SORTS = ("relevance", "listeners", "recent", "starting")
 STATES = ("live", "scheduled", "ended")
 FACETS = ("state", "lang", "topic")
 MAX_PER_PAGE = 100
+MAX_Q_LENGTH = 500
+#: Longest filter values a query may carry; the catalog stores no longer ones (the API
+#: document states them, and `spaces up` sizes its request-line limit to fit them).
+FILTER_LENGTHS = {"lang": 12, "topic": 40, "host": 120}
 
 
 class QueryError(ValueError):
@@ -36,8 +40,8 @@ class SearchQuery:
             raise QueryError("page must be between 1 and 1000")
         if self.per_page < 1 or self.per_page > MAX_PER_PAGE:
             raise QueryError(f"per_page must be between 1 and {MAX_PER_PAGE}")
-        if len(self.q) > 500:
-            raise QueryError("q must be at most 500 characters")
+        if len(self.q) > MAX_Q_LENGTH:
+            raise QueryError(f"q must be at most {MAX_Q_LENGTH} characters")
 
     @property
     def offset(self) -> int:

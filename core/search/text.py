@@ -42,6 +42,15 @@ def query_terms(q: str) -> list[str]:
     return terms
 
 
+def has_search_terms(q: str) -> bool:
+    """Say whether `q` has anything to search for: a letter or a digit.
+
+    Input of only symbols, emoji or punctuation ("🎷", "!!!", "—") yields no terms, and a
+    search without terms would list everything as if it matched.
+    """
+    return _TERM.search(strip_controls(q)) is not None
+
+
 def words_only(text: str) -> str:
     """Return just the words of `text`, space separated, tokenised as queries are.
 

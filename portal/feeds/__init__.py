@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, Response, abort, g, jsonify, request
 from sqlalchemy.orm import Session
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, MethodNotAllowed
 
 from core.catalog.models import Host, Space
 from core.search.base import QueryError, SearchQuery
 from portal import queries
+from portal.accounts.csrf import csrf_exempt
 from portal.context import current_services
 from portal.feeds.atom import atom_feed
 from portal.feeds.badge import badge_svg
 from portal.feeds.ical import host_calendar
 from portal.feeds.oembed import BadEmbedUrl, oembed_json, space_id_from_url
 
+log = logging.getLogger(__name__)
+
 feeds = Blueprint("feeds", __name__)
+# oEmbed is an API: its own blueprint, so every error it gives is JSON like its answers.
+embeds = Blueprint("embeds", __name__)
 
 FEED_SIZE = 50
 MAX_TOPIC_LENGTH = 200
@@ -124,7 +131,7 @@ def _size(name: str) -> int | None:
     return int(raw)
 
 
-@feeds.get("/oembed")
+@embeds.get("/oembed")
 def oembed() -> Response:
     """Describe how to embed one of our space pages (oEmbed 1.0, JSON only)."""
     services = current_services()
@@ -145,3 +152,38 @@ def oembed() -> Response:
     response = jsonify(answer)
     response.headers["Access-Control-Allow-Origin"] = "*"
     return _cached(response, FEED_MAX_AGE_S)
+
+
+@embeds.route("/oembed", methods=["POST", "PUT", "PATCH", "DELETE", "TRACE"])
+@csrf_exempt  # it changes nothing: it only says that these methods are not offered
+def oembed_other_methods() -> Response:
+    """Refuse methods other than GET, in JSON like every oEmbed answer."""
+    raise MethodNotAllowed(valid_methods=["GET", "HEAD", "OPTIONS"])
+
+
+_OEMBED_MESSAGES = {
+    405: "Only GET is offered: GET /oembed?url=<a space page's address>.",
+    500: "Something went wrong on our side. Try again in a moment.",
+}
+
+
+@embeds.errorhandler(Exception)
+def oembed_error(error: Exception) -> Response:
+    """Answer any oEmbed failure as JSON {"error": ...} with its status."""
+    if not isinstance(error, HTTPException):
+        log.exception("oEmbed request failed: %s", request.full_path)
+        error = InternalServerError()
+    code = error.code or 500
+    # Our own aborts say something specific; Werkzeug's stock texts are replaced.
+    specific = error.description != type(error).description
+    message = error.description if specific else _OEMBED_MESSAGES.get(code, error.description)
+    response = jsonify({"error": message})
+    response.status_code = code
+    for name, value in error.get_headers():
+        if name.lower() not in ("content-type", "content-length"):
+            response.headers[name] = value
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+feeds.register_blueprint(embeds)

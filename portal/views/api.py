@@ -18,7 +18,7 @@ from portal.accounts.csrf import csrf_exempt
 from portal.context import current_services
 from portal.openapi import openapi_document
 from portal.security import limiter_for
-from portal.views.params import search_query
+from portal.views.params import WHOLE_NUMBER, NothingToSearch, parse_id, search_query
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +49,25 @@ def _error(status: int, message: str, **headers: str) -> Response:
 def list_spaces() -> Response:
     """Search spaces; return one page of them with the total and facet counts."""
     try:
-        query = search_query(request.args)
+        query = search_query(request.args, strict=True)
+    except NothingToSearch:
+        return _nothing_to_search()
     except QueryError as error:
         return _error(400, f"{error}. See /api/v1/openapi.json for the parameters.")
     # The answer is the same for everyone, signed in or not.
     return cache.serve("api", astuple(query), lambda: _spaces_page(query), per_visitor=False)
+
+
+def _nothing_to_search() -> Response:
+    """Answer a search whose words hold no letter or digit: no results, and why."""
+    return jsonify(
+        {
+            "total": 0,
+            "items": [],
+            "facets": {name: {} for name in FACETS},
+            "message": "q has no letters or digits to look for; try words, such as a topic",
+        }
+    )
 
 
 def _spaces_page(query: SearchQuery) -> Response:
@@ -66,15 +80,21 @@ def _spaces_page(query: SearchQuery) -> Response:
     return jsonify({"total": result.total, "items": items, "facets": facets})
 
 
-@api.get("/spaces/<int:space_id>")
-def get_space(space_id: int) -> Response:
-    """Return one space."""
+@api.get("/spaces/<space_id>")
+def get_space(space_id: str) -> Response:
+    """Return one space; the id is read here so a bad one gets a JSON answer saying so."""
+    number = parse_id(space_id)
+    if number is None:
+        if not WHOLE_NUMBER.fullmatch(space_id):
+            return _error(400, "the space id must be a whole number, as in /api/v1/spaces/42")
+        # A number no space can have names nothing, like any unknown id.
+        return _error(404, f"no space with id {space_id[:40]}; search with GET /api/v1/spaces")
     services = current_services()
     with services.catalog.sessions() as session:
-        space = queries.get_visible(session, space_id)
+        space = queries.get_visible(session, number)
         if space is None:
-            return _error(404, f"no space with id {space_id}; search with GET /api/v1/spaces")
-        shares = queries.share_counts(session, [space_id]).get(space_id, 0)
+            return _error(404, f"no space with id {number}; search with GET /api/v1/spaces")
+        shares = queries.share_counts(session, [number]).get(number, 0)
         return jsonify(present.space_json(space, services.config, shares))
 
 

@@ -97,7 +97,11 @@ def test_list_spaces_filters_and_pages(client, make_space) -> None:
         ("per_page=abc", "per_page must be a whole number"),
         ("per_page=101", "per_page must be between 1 and 100"),
         ("per_page=0", "per_page must be between 1 and 100"),
-        ("lang=" + "x" * 201, "lang must be at most 200 characters"),
+        ("lang=" + "x" * 13, "lang must be at most 12 characters"),
+        ("topic=" + "x" * 41, "topic must be at most 40 characters"),
+        ("sort=", "sort must be one of relevance, listeners, recent, starting (it was empty)"),
+        ("state=", "state must be one of live, scheduled, ended (it was empty)"),
+        ("page=", "page must be a whole number"),
     ],
 )
 def test_bad_parameters_are_400_with_a_reason(client, args, message) -> None:
