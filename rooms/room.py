@@ -304,7 +304,14 @@ class Room:
                 timer.cancel()
         self._announce = self._host_timer = None
         self.mixer.on_levels = None
-        final = {**self.state_message(), "listener_count": 0, "speakers": [], "audience": []}
+        # A last state (everyone is leaving), then `ended`, in that order for each peer.
+        final = {
+            **self.state_message(),
+            "listener_count": 0,
+            "speakers": [],
+            "audience": [],
+            "host_present": False,
+        }
         peers = list(self.peers.values())
         self.peers.clear()
         await asyncio.gather(*(_quietly(p.send(final)) for p in peers))

@@ -13,7 +13,7 @@ from rooms.client import create_room, ws_url
 from tests.rooms.conftest import ServerThread, host_token, listen_token, run
 
 # Sent on the server's own schedule, not in reply to a message.
-BACKGROUND = {"state", "notice"}
+BACKGROUND = {"state", "notice", "levels"}
 
 
 async def exchange(url: str, frames: list[Any], replies: int) -> tuple[list[dict], int | None]:
