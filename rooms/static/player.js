@@ -60,8 +60,9 @@
   const token = tokenFromFragment();
   const invite = new URLSearchParams(location.search).get("invite") || "";
   const claims = decodeClaims(token);
-  const isHost = !!claims && claims.sub === data.hostHandle &&
-    (claims.grants || []).indexOf("host") >= 0;
+  // The page shows the host's public handle: their handle claim, else their identity.
+  const isHost = !!claims && (claims.grants || []).indexOf("host") >= 0 &&
+    (claims.sub === data.hostHandle || (!!claims.handle && claims.handle === data.hostHandle));
 
   let ws = null;
   let pc = null;
@@ -295,6 +296,9 @@
     renderEnded();
     renderStage();
     renderAudience();
+    // Once it is over, who was there says nothing: the recording is what is left.
+    $(".player-stage-area").hidden = ended;
+    $(".player-audience-area").hidden = ended;
     showControls();
     tellParent(false);
   }
