@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.orm import Session
 
 from core.catalog.freshness import Freshness, freshness, trusted_at_column, verified_since
-from core.catalog.models import Host, Sighting, Space
+from core.catalog.models import Host, Sighting, Space, User
 from core.catalog.states import State
 
 #: The largest id a 64-bit integer column holds.
@@ -155,6 +155,11 @@ def hosts_by_handle(session: Session, handle: str) -> list[Host]:
         select(Host).where(func.lower(Host.handle) == handle.lower()).order_by(Host.id)
     )
     return list(rows)
+
+
+def person_by_handle(session: Session, handle: str) -> User | None:
+    """Return the account with this public handle (handles are stored lowercased)."""
+    return session.scalar(select(User).where(User.handle == handle.lower()))
 
 
 def spaces_of_hosts(session: Session, host_ids: Sequence[int], limit: int = 100) -> list[Space]:

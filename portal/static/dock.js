@@ -5,8 +5,11 @@
 //   expanded:  laid over the space page's player slot (measured and positioned);
 //   minimized: a bar fixed to the bottom of the window, the iframe still rendered but
 //              out of sight and out of the tab order (inert).
-// The player reports its state with postMessage and takes "listen", "leave" and
-// "status" commands back; both sides check the other's configured origin.
+// The player reports its state and its height with postMessage and takes "listen",
+// "leave" and "status" commands back; both sides check the other's configured origin.
+// The dock sizes the slot to the player's height (no inner scrollbar), and passes what
+// the player knows of the room (its state and counts) on to the page as a
+// "spaces:player" event, so the page around it tells the same story.
 (function () {
   "use strict";
 
@@ -32,6 +35,7 @@
   let pending = null;      // a command to send as soon as it has
   let mode = "hidden";     // hidden | expanded | minimized
   let slot = null;         // this page's player slot, if it is a space page
+  let height = 0;          // the loaded player's height in CSS pixels, once it told us
 
   function isActive() {
     return playerState === "connecting" || playerState === "playing";
@@ -63,13 +67,15 @@
     if (!iframe) {
       iframe = document.createElement("iframe");
       iframe.className = "player";
-      iframe.allow = "autoplay";
+      // A listener invited to speak needs the microphone inside the frame.
+      iframe.allow = "microphone; autoplay";
       frameBox.appendChild(iframe);
     }
     current = info;
     playerState = "idle";
     ready = false;
     pending = null;
+    height = 0;
     iframe.title = "Audio player for " + info.title;
     // A new document in the same element: the old room's audio ends with it.
     iframe.src = info.src;
@@ -91,6 +97,7 @@
   // positioned in the document, so it scrolls with the page on its own.
   function place() {
     if (mode !== "expanded" || !slot) return;
+    if (height) slot.style.height = height + "px";
     const r = slot.getBoundingClientRect();
     dock.style.top = r.top + window.scrollY + "px";
     dock.style.left = r.left + window.scrollX + "px";
@@ -112,6 +119,7 @@
     }
     if (next !== "expanded") {
       dock.style.top = dock.style.left = dock.style.width = dock.style.height = "";
+      if (slot) slot.style.height = "";
     }
     renderSlot();
     place();
@@ -170,17 +178,6 @@
       announce("Switching to " + current.title + ".");
       iframe.focus();
     });
-    // The page's "Listen" call to action jumps to the player; here it also starts it.
-    document.querySelectorAll('main a[href="#player"]').forEach(function (link) {
-      link.addEventListener("click", function (event) {
-        if (!current || current.spaceId !== el.dataset.spaceId) return;
-        event.preventDefault();
-        if (mode !== "expanded") setMode("expanded");
-        (section || el).scrollIntoView({ block: "center" });
-        if (!isActive()) send("listen");
-        iframe.focus();
-      });
-    });
   }
 
   // Called on every page, first load or swapped in by nav.js.
@@ -203,12 +200,34 @@
     }
   }
 
+  function onSize(data) {
+    const h = Math.round(Number(data.height));
+    if (!(h > 0) || h > 20000 || h === height) return;
+    height = h;
+    place();
+  }
+
+  // Tell the page what the player knows of the room it is showing.
+  function tellPage(data) {
+    document.dispatchEvent(new CustomEvent("spaces:player", { detail: {
+      spaceId: current.spaceId,
+      state: String(data.state || ""),
+      roomState: String(data.roomState || ""),
+      listeners: Number.isFinite(data.listeners) ? data.listeners : null,
+      speakers: Number.isFinite(data.speakers) ? data.speakers : null,
+      recording: typeof data.recording === "string" ? data.recording : ""
+    } }));
+  }
+
   window.addEventListener("message", function (event) {
     if (!iframe || event.source !== iframe.contentWindow || event.origin !== roomsOrigin) return;
     const data = event.data;
-    if (!data || data.type !== "spaces-player:state" || !current) return;
+    if (!data || !current) return;
+    if (data.type === "spaces-player:size") { onSize(data); return; }
+    if (data.type !== "spaces-player:state") return;
     // A late message from the room we just switched away from says nothing about this one.
     if (new URL(current.src).pathname !== "/s/" + data.roomId + "/embed") return;
+    tellPage(data);
     const was = playerState;
     playerState = String(data.state);
     ready = true;

@@ -76,12 +76,98 @@
     });
   }
 
+  // A space page follows its space while it is open: the player tells at once what the
+  // room says (state, counts), and the API is asked every few seconds for the rest
+  // (spaces on other platforms, and when no player is playing).
+  var BADGES = {
+    live: ["LIVE", "badge-live", "Live now, confirmed recently"],
+    scheduled: ["Scheduled", "badge-scheduled", "Not started yet"],
+    ended: ["Ended", "badge-ended", "This space has ended"],
+    gone: ["Gone", "badge-ended", "This space no longer exists"]
+  };
+  var FOLLOW_EVERY_MS = 5000;
+  var following = null;
+
+  function setStat(article, name, value) {
+    var el = article.querySelector('[data-space-stat="' + name + '"]');
+    if (el && typeof value === "number" && value >= 0) { el.textContent = String(value); }
+  }
+
+  // Spaces only move forward; a slower source still saying "live" must not undo "ended".
+  var ORDER = { scheduled: 0, live: 1, ended: 2, gone: 3 };
+
+  function setSpaceState(article, state, endedAt) {
+    var was = article.getAttribute("data-space-state");
+    if (!BADGES[state] || was === state || ORDER[state] < (ORDER[was] || 0)) { return; }
+    article.setAttribute("data-space-state", state);
+    var holder = article.querySelector("[data-space-badge]");
+    if (holder) {
+      var badge = document.createElement("span");
+      badge.className = "badge " + BADGES[state][1];
+      badge.title = BADGES[state][2];
+      badge.textContent = BADGES[state][0];
+      holder.replaceChildren(badge);
+    }
+    var timing = article.querySelector("[data-space-timing]");
+    if (timing && (state === "ended" || state === "gone")) {
+      var time = document.createElement("time");
+      time.setAttribute("datetime", endedAt || new Date().toISOString());
+      time.setAttribute("data-ago", "");
+      timing.replaceChildren("Ended ", time);
+      refreshTimes();
+    } else if (timing && state === "live") {
+      timing.textContent = "Live now";
+    }
+    if (state === "ended" || state === "gone") {
+      // Nothing left to listen to live: no call to action, and say so.
+      var cta = article.querySelector("[data-space-cta]");
+      if (cta) { cta.remove(); }
+    }
+    announce(BADGES[state][2] + ".");
+  }
+
+  function followSpace() {
+    if (following) { clearInterval(following); following = null; }
+    var article = document.querySelector("main [data-space-follow]");
+    if (!article) { return; }
+    var url = article.getAttribute("data-space-follow");
+    function poll() {
+      if (document.hidden || !article.isConnected) { return; }
+      fetch(url, { headers: { Accept: "application/json" }, cache: "no-store" })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (space) {
+          if (!space || !article.isConnected) { return; }
+          // The room's own player knows the counts first-hand: the catalog's are older.
+          if (!article.hasAttribute("data-player-counts")) {
+            setStat(article, "listeners", space.listener_count);
+            setStat(article, "speakers", space.speaker_count);
+          }
+          setSpaceState(article, space.state, space.ended_at);
+        })
+        .catch(function () { /* offline for a moment: the next poll tries again */ });
+    }
+    following = setInterval(poll, FOLLOW_EVERY_MS);
+  }
+
+  document.addEventListener("spaces:player", function (event) {
+    var info = event.detail || {};
+    var article = document.querySelector("main [data-space-follow]");
+    var slot = document.querySelector("main [data-player-slot]");
+    if (!article || !slot || slot.getAttribute("data-space-id") !== String(info.spaceId)) { return; }
+    if (typeof info.listeners === "number") { article.setAttribute("data-player-counts", ""); }
+    setStat(article, "listeners", info.listeners);
+    setStat(article, "speakers", info.speakers);
+    if (info.roomState) { setSpaceState(article, info.roomState, ""); }
+  });
+
   refreshTimes();
   setInterval(refreshTimes, 5000);
+  followSpace();
   enhance(document);
   // nav.js swapped in a new <main>: enhance what it brought.
   document.addEventListener("spaces:navigated", function () {
     refreshTimes();
+    followSpace();
     enhance(document.getElementById("main"));
   });
 })();

@@ -6,17 +6,19 @@ import functools
 import math
 from collections.abc import Callable
 from dataclasses import astuple
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote, urlencode
 from xml.sax.saxutils import escape as xml_escape
 
 from flask import Blueprint, Response, abort, g, render_template, request, url_for
 from flask.blueprints import BlueprintSetupState
 
-from core.catalog.models import Space
+from core.catalog.models import Host, Space
 from core.search.base import QueryError, SearchQuery, SearchResult
 from portal import cache, present, queries
+from portal.accounts import current_user
 from portal.context import current_services
+from portal.hosting.roomserver import listen_token
 from portal.views.params import query_args, search_query
 
 pages = Blueprint("pages", __name__)
@@ -121,7 +123,7 @@ def _search_links(query: SearchQuery) -> Callable[..., str]:
 
 
 @pages.get("/spaces/<int:space_id>")
-def space(space_id: int) -> str:
+def space(space_id: int) -> Response:
     """Show one space: who hosts it, its state, where it was shared, and how to listen."""
     services = current_services()
     config = services.config
@@ -131,15 +133,38 @@ def space(space_id: int) -> str:
             abort(404, description="There is no space with this number, or it was removed.")
         sightings = queries.sightings_of(session, space_id)
         shares = queries.share_counts(session, [space_id]).get(space_id, 0)
-        return render_template(
-            "portal/space.html",
-            space=found,
-            sightings=sightings,
-            shares=shares,
-            page_url=present.space_page_url(config, space_id),
-            share_text=present.share_text(found, config, g.now, config.live_check_interval_s),
-            embed=present.embeds_player(found, config),
+        player_src = _player_src(found)
+        response = Response(
+            render_template(
+                "portal/space.html",
+                space=found,
+                sightings=sightings,
+                shares=shares,
+                page_url=present.space_page_url(config, space_id),
+                share_text=present.share_text(found, config, g.now, config.live_check_interval_s),
+                embed=present.embeds_player(found, config),
+                player_src=player_src,
+            ),
+            mimetype="text/html",
         )
+    if "#token=" in player_src:
+        response.headers["Cache-Control"] = "private, no-store"  # it names the person
+    return response
+
+
+def _player_src(space: Space) -> str:
+    """Return the player's address; a signed-in person's carries who they are.
+
+    The token rides in the fragment, which never leaves the browser, so the room server
+    learns the person's name only from the signed token the player sends it.
+    """
+    src = present.http_url(space.player_url)
+    user = current_user()
+    if not src or user is None:
+        return src
+    config = current_services().config
+    profile = present.host_page_url(config, user.handle)
+    return f"{src}#token={listen_token(config, user, profile)}"
 
 
 @pages.get("/hosts/<handle>")
@@ -149,12 +174,28 @@ def host(handle: str) -> str:
     with services.catalog.sessions() as session:
         hosts = queries.hosts_by_handle(session, handle)
         spaces = queries.spaces_of_hosts(session, [h.id for h in hosts])
-        if not hosts or not spaces:
+        # Names in rooms link here, so a person with an account has a page even before
+        # they host anything.
+        person = queries.person_by_handle(session, handle)
+        if not (hosts and spaces) and person is None:
             abort(404, description="We know no host by that handle, or none of their spaces.")
+        shown: Host | _Profile
+        if hosts and spaces:
+            shown = hosts[0]
+        else:
+            assert person is not None
+            shown = _Profile(person.display_name or person.handle, person.handle)
         links = [url for url in (present.http_url(h.url) for h in hosts) if url]
         return render_template(
-            "portal/host_profile.html", host=hosts[0], links=links, spaces=spaces, handle=handle
+            "portal/host_profile.html", host=shown, links=links, spaces=spaces, handle=handle
         )
+
+
+class _Profile(NamedTuple):
+    """What a host page shows of a person who has not hosted yet."""
+
+    name: str
+    handle: str
 
 
 @pages.get("/topics/<path:topic>")  # topics may contain "/", such as "AI/ML"

@@ -64,6 +64,12 @@ def test_an_overdue_space_says_the_host_has_not_started(client, make_space, now)
     assert "Starts" not in html.split('class="space-times"')[1].split("</p>")[0]
 
 
+def test_an_ended_space_offers_nothing_to_listen_to(client, make_space) -> None:
+    gone = make_space(title="Over now", state=State.ENDED, url="https://x.com/i/spaces/1OdKrjPXXwXKX", platform="x")
+    html = text_of(client.get(f"/spaces/{gone}"))
+    assert "Listen on" not in html and "See where it was" in html
+
+
 def test_live_now_needs_a_recent_verification(client, make_space, now, config) -> None:
     stale = now - timedelta(seconds=3 * config.live_check_interval_s + 5)
     fresh = now - timedelta(seconds=3 * config.live_check_interval_s - 5)
@@ -115,8 +121,9 @@ def test_space_page_embeds_our_player(client, make_space, now) -> None:
     response = client.get(f"/spaces/{space_id}")
     assert response.status_code == 200
     html = text_of(response)
-    assert f'<iframe src="{ROOMS}/s/r1/embed" allow="autoplay" class="player"' in html
-    assert 'href="#player"' in html and "Listen" in html
+    assert f'<iframe src="{ROOMS}/s/r1/embed" allow="microphone; autoplay"' in html
+    # One way to listen: the player's own button, no second "Listen" beside it.
+    assert 'href="#player"' not in html and "data-space-cta" not in html
     assert re.search(r"checked 1\d s ago", html)
     assert 'data-ago data-prefix="checked "' in html
     assert 'href="http://blog.test/post"' in html
