@@ -46,7 +46,7 @@ async def _download(request: web.Request, name: str, content_type: str) -> web.S
         path,
         headers={
             "Content-Type": content_type,
-            "Content-Disposition": f'inline; filename="{filename}"',
+            "Content-Disposition": f'attachment; filename="{filename}"',
             "Cache-Control": "public, max-age=300",
             **CORS,
         },
