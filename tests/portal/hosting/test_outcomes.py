@@ -95,7 +95,7 @@ def test_a_refused_link_is_shown_beside_the_field(client, make_user) -> None:
     assert response.status_code == 400
     assert '<p id="submit-url-error" class="field-error">The link must be' in html
     assert 'aria-describedby="submit-url-error" autofocus' in html and 'value="nope"' in html
-    assert 'action="/host/submissions#promote"' in html
+    assert html.count("autofocus") == 1
 
 
 def test_a_failed_claim_is_shown_beside_the_field_keeping_the_text(client, make_user) -> None:
