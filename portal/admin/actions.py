@@ -18,12 +18,20 @@ Plan = Callable[[Session, Form], tuple[str, State]]
 def _id(form: Form, name: str = "id") -> str:
     value = (form.get(name) or "").strip()
     if not value.isdigit():
-        raise ActionError(f"{name} must be a number")
+        raise ActionError(f"{name} must be a number", name)
     return value
 
 
+def space_key(form: Form) -> str:
+    """Return the number of the space a form acts on: its `space` field, else its `id`.
+
+    A form about something else (a report) names its space in `space`, beside its `id`.
+    """
+    return _id(form, "space") if form.get("space") else _id(form)
+
+
 def _space(form: Form) -> str:
-    return f"space:{_id(form)}"
+    return f"space:{space_key(form)}"
 
 
 def _topics(text: str) -> list[str]:
@@ -33,7 +41,7 @@ def _topics(text: str) -> list[str]:
 def _edit(session: Session, form: Form) -> tuple[str, State]:
     title = " ".join((form.get("title") or "").split())
     if not title or len(title) > 300:
-        raise ActionError("give a title of 1 to 300 characters")
+        raise ActionError("give a title of 1 to 300 characters", "title")
     topics = _topics(form.get("topics") or "")
     state = {"title": title, "title_override": title, "topics": topics, "topics_override": topics}
     return _space(form), state
@@ -42,12 +50,12 @@ def _edit(session: Session, form: Form) -> tuple[str, State]:
 def _merge(session: Session, form: Form) -> tuple[str, State]:
     into = int(_id(form, "into"))
     if session.get(Space, into) is None:
-        raise ActionError(f"there is no space {into} to keep")
+        raise ActionError(f"there is no space {into} to keep", "into")
     return _space(form), {"merged_into": into, "hidden": True, "hidden_by": "merge"}
 
 
 def _host_of_space(session: Session, form: Form) -> str:
-    space = session.get(Space, int(_id(form)))
+    space = session.get(Space, int(space_key(form)))
     if space is None or space.host_id is None:
         raise ActionError("that space has no known host to ban")
     return f"host:{space.host_id}"
@@ -57,7 +65,7 @@ def _picks_add(session: Session, form: Form, *, remove: bool = False) -> tuple[s
     key = _id(form, "list")
     current = picks_state(session, key)
     if not current["exists"]:
-        raise ActionError(f"there is no collection {key}")
+        raise ActionError(f"there is no collection {key}", "list")
     space_id = int(_id(form, "space"))
     ids = [i for i in current["space_ids"] if i != space_id]
     return f"picks:{key}", {"space_ids": ids if remove else [*ids, space_id]}
@@ -66,15 +74,19 @@ def _picks_add(session: Session, form: Form, *, remove: bool = False) -> tuple[s
 def _source(form: Form) -> str:
     url = (form.get("url") or "").strip()
     if not url:
-        raise ActionError("give the source's address")
+        raise ActionError("give the source's address", "url")
     return f"source:{url}"
 
 
+def _whole(form: Form, name: str, default: int) -> int:
+    text = (form.get(name) or "").strip() or str(default)
+    if not text.isdigit():
+        raise ActionError("give a whole number", name)
+    return int(text)
+
+
 def _add_source(session: Session, form: Form) -> tuple[str, State]:
-    try:
-        interval, depth = int(form.get("interval_s") or 300), int(form.get("depth") or 1)
-    except ValueError:
-        raise ActionError("interval and depth must be whole numbers") from None
+    interval, depth = _whole(form, "interval_s", 300), _whole(form, "depth", 1)
     state = {
         "exists": True,
         "kind": form.get("kind") or "page",
@@ -135,5 +147,7 @@ def plan(session: Session, action: str, form: Form) -> tuple[str, dict[str, Any]
     """Return (target, state to set) for a named action; raise ActionError if unknown."""
     planner = ACTIONS.get(action)
     if planner is None:
+        if not action:
+            raise ActionError("choose what to do: press one of the action buttons")
         raise ActionError(f"unknown action {action[:40]!r}")
     return planner(session, form)

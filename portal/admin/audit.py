@@ -20,9 +20,9 @@ def check_reason(reason: str | None) -> str:
     """Return the reason tidied; raise ActionError if there is none."""
     text = " ".join((reason or "").split())
     if not text:
-        raise ActionError("say why: every admin action needs a reason for the audit log")
+        raise ActionError("say why: every admin action needs a reason for the audit log", "reason")
     if len(text) > MAX_REASON:
-        raise ActionError(f"keep the reason under {MAX_REASON} characters")
+        raise ActionError(f"keep the reason under {MAX_REASON} characters", "reason")
     return text
 
 

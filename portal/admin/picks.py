@@ -18,7 +18,7 @@ def check_name(name: str) -> str:
     """Return a pick list's name tidied; raise ActionError if it is empty or too long."""
     clean = " ".join((name or "").split())
     if not clean or len(clean) > MAX_NAME:
-        raise ActionError(f"give the collection a name of 1 to {MAX_NAME} characters")
+        raise ActionError(f"give the collection a name of 1 to {MAX_NAME} characters", "name")
     return clean
 
 

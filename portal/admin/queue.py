@@ -9,7 +9,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from core.catalog.curation import domain_of
-from core.catalog.models import Ban, HostClaim, Report, Sighting, Space, Submission, User
+from core.catalog.models import Ban, Host, HostClaim, Report, Sighting, Space, Submission, User
 
 NEW_DOMAIN_WINDOW = timedelta(days=7)
 MAX_DOMAINS = 30
@@ -140,6 +140,12 @@ def counts(session: Session) -> dict[str, int]:
     }
 
 
-def banned(session: Session) -> list[Ban]:
-    """Return every ban, newest first."""
-    return list(session.scalars(select(Ban).order_by(Ban.created_at.desc(), Ban.id.desc())))
+def banned(session: Session) -> list[tuple[Ban, Host | None]]:
+    """Return every ban, newest first, with the banned host when it is one."""
+    bans = list(session.scalars(select(Ban).order_by(Ban.created_at.desc(), Ban.id.desc())))
+    ids = [int(b.value) for b in bans if b.kind == "host" and b.value.isdigit()]
+    hosts = {h.id: h for h in session.scalars(select(Host).where(Host.id.in_(ids)))}
+    return [
+        (ban, hosts.get(int(ban.value)) if ban.kind == "host" and ban.value.isdigit() else None)
+        for ban in bans
+    ]

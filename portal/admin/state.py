@@ -33,7 +33,15 @@ _DOMAIN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{
 
 
 class ActionError(ValueError):
-    """An admin action that cannot be done; the message says why and what to do."""
+    """An admin action that cannot be done; the message says why and what to do.
+
+    `field` names the form field at fault (empty when no one field is), so the page can
+    show the message beside it.
+    """
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def normalize_domain(text: str) -> str:
@@ -43,7 +51,7 @@ def normalize_domain(text: str) -> str:
         value = domain_of(value)
     value = value.rstrip(".")
     if not value or len(value) > 253 or not _DOMAIN.match(value):
-        raise ActionError(f"{text[:80]!r} is not a domain; give one like spam.example")
+        raise ActionError(f"{text[:80]!r} is not a domain; give one like spam.example", "domain")
     return value
 
 
@@ -152,7 +160,8 @@ def _ban(session: Session, kind: str, value: str) -> Ban | None:
     return session.scalar(select(Ban).where(Ban.kind == kind, Ban.value == value))
 
 
-def _spaces_on_domain(session: Session, domain: str) -> list[Space]:
+def spaces_on_domain(session: Session, domain: str) -> list[Space]:
+    """Return the spaces on `domain` or any of its subdomains."""
     pattern = "%" + domain.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     rows = session.scalars(select(Space).where(Space.canonical_url.like(pattern, escape="\\")))
     return [
@@ -171,7 +180,7 @@ def _set_banned(session: Session, kind: str, value: str, banned: bool) -> None:
         if kind == "host":
             spaces = list(session.scalars(select(Space).where(Space.host_id == int(value))))
         else:
-            spaces = _spaces_on_domain(session, value)
+            spaces = spaces_on_domain(session, value)
         for space in spaces:
             if not space.hidden:
                 hide(session, space, why)

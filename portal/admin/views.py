@@ -7,16 +7,19 @@ from typing import Any
 
 import redis
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
-from sqlalchemy import or_, select
+from flask import session as cookie
+from sqlalchemy import func, select
 from werkzeug.wrappers import Response as BaseResponse
 
-from core.catalog.models import Space, SpaceCuration
+from core.catalog.models import Report, Space, SpaceCuration
 from core.catalog.sources import find_source, list_sources
 from core.queues import enqueue_reindex, enqueue_source_crawl
 from portal.accounts import admin_required, current_user
 from portal.accounts.session import safe_next
-from portal.admin import audit, ops, picks, queue
+from portal.admin import audit, ops, picks, queue, sentences
 from portal.admin.actions import plan
+from portal.admin.confirm import DESTRUCTIVE, warning, warning_for_form
+from portal.admin.finder import FLAGS, STATES, Filters, find
 from portal.admin.state import ActionError
 from portal.context import current_services
 
@@ -24,14 +27,48 @@ log = logging.getLogger(__name__)
 
 admin = Blueprint("admin", __name__, url_prefix="/admin")
 
+#: Where a refused action's message and typed values wait for the page it returns to.
+_FORM_ERROR = "admin_form_error"
+#: Fields a refused form gets back as typed; the rest are hidden or secret.
+_NOT_KEPT = ("csrf_token", "confirmed", "next")
+
 
 def _actor() -> int | None:
     user = current_user()
     return user.id if user is not None else None
 
 
-def _back(default: str) -> BaseResponse:
-    return redirect(safe_next(request.form.get("next"), default))
+def _next(default: str) -> str:
+    return safe_next(request.form.get("next"), default)
+
+
+def _refused(error: ActionError, default: str) -> BaseResponse:
+    """Go back to the form, which shows the message beside the field and what was typed."""
+    form_id = (request.form.get("form_id") or "")[:80]
+    cookie[_FORM_ERROR] = {
+        "form": form_id,
+        "field": error.field,
+        "message": str(error),
+        "values": {k: v[:1000] for k, v in request.form.items() if k not in _NOT_KEPT},
+    }
+    flash(f"Not done: {error}.")
+    back = _next(default).split("#", 1)[0]
+    return redirect(f"{back}#{form_id}" if form_id else back)
+
+
+@admin.before_request
+def _take_form_error() -> None:
+    # Shown once, by the page the refused form came back to.
+    g.admin_form_error = cookie.pop(_FORM_ERROR, None) if request.method == "GET" else None
+
+
+@admin.context_processor
+def _helpers() -> dict[str, Any]:
+    def form_error(form_id: str) -> dict[str, Any] | None:
+        found = g.get("admin_form_error")
+        return found if found and found.get("form") == form_id else None
+
+    return {"form_error": form_error, "warning": warning}
 
 
 @admin.get("/")
@@ -52,17 +89,37 @@ def home() -> str:
 
 @admin.post("/act")
 @admin_required
-def act() -> BaseResponse:
-    """Do one admin action with its reason; every action is logged and can be undone."""
+def act() -> BaseResponse | str:
+    """Do one admin action with its reason; ask first if it takes something away.
+
+    Every action is logged and can be undone. A destructive one posted without
+    `confirmed=yes` (the page's dialog adds it) gets a page that asks, so the server
+    never does one that nobody confirmed.
+    """
     action = request.form.get("action", "")
     try:
         with current_services().catalog.session() as session:
             target, state = plan(session, action, request.form)
+            if action in DESTRUCTIVE and request.form.get("confirmed") != "yes":
+                audit.check_reason(request.form.get("reason"))
+                asked = warning_for_form(session, action, request.form)
+                return render_template(
+                    "portal/admin/confirm.html",
+                    asked=asked,
+                    fields={
+                        k: v
+                        for k, v in request.form.items()
+                        if k not in ("csrf_token", "confirmed", "reason")
+                    },
+                    reason=request.form.get("reason", ""),
+                    back=_next(url_for("admin.home")),
+                )
             entry = audit.act(session, _actor(), action, target, request.form.get("reason"), state)
-            flash(f"Done: {action} {entry.target} (entry {entry.id}, can be undone).")
+            [line] = sentences.lines(session, [entry])
+            flash(f"Done: {line.text()} (entry {entry.id}; the audit log can undo it).")
     except ActionError as error:
-        flash(f"Not done: {error}.")
-    return _back(url_for("admin.home"))
+        return _refused(error, url_for("admin.home"))
+    return redirect(_next(url_for("admin.home")))
 
 
 @admin.post("/audit/<int:entry_id>/undo")
@@ -72,51 +129,72 @@ def undo(entry_id: int) -> BaseResponse:
     try:
         with current_services().catalog.session() as session:
             entry = audit.undo(session, _actor(), entry_id, request.form.get("reason"))
-            flash(f"Undone: entry {entry_id} (logged as entry {entry.id}).")
+            [line] = sentences.lines(session, [entry])
+            flash(f"Undone: {line.text()} (entry {entry.id}).")
     except ActionError as error:
-        flash(f"Not undone: {error}.")
-    return _back(url_for("admin.audit_log"))
+        return _refused(error, url_for("admin.audit_log"))
+    return redirect(_next(url_for("admin.audit_log")))
 
 
 @admin.get("/audit")
 @admin_required
 def audit_log() -> str:
-    """List admin actions, newest first, with who, what, why and the state before and after."""
+    """List admin actions, newest first, as sentences, with each change as old → new."""
     target = request.args.get("target", "").strip()[:400] or None
     with current_services().catalog.sessions() as session:
         entries = audit.recent(session, target=target, limit=200)
-    return render_template(
-        "portal/admin/audit.html", entries=entries, target=target, undoable=audit.NOT_UNDOABLE
+        lines = sentences.lines(session, entries)
+        return render_template(
+            "portal/admin/audit.html",
+            lines=lines,
+            target=target,
+            target_name=sentences.target_name(session, target) if target else None,
+            undoable=audit.NOT_UNDOABLE,
+        )
+
+
+def _open_reports(session: Any, ids: list[int]) -> dict[int, int]:
+    rows = session.execute(
+        select(Report.space_id, func.count(Report.id))
+        .where(Report.space_id.in_(ids), Report.status == "open")
+        .group_by(Report.space_id)
     )
+    return {space_id: int(n) for space_id, n in rows}
+
+
+def _visible_per_host(session: Any, host_ids: set[int]) -> dict[int, int]:
+    rows = session.execute(
+        select(Space.host_id, func.count(Space.id))
+        .where(Space.host_id.in_(host_ids), Space.hidden.is_(False))
+        .group_by(Space.host_id)
+    )
+    return {host_id: int(n) for host_id, n in rows}
 
 
 @admin.get("/spaces")
 @admin_required
-def spaces() -> str:
-    """Find spaces, hidden ones included, to curate them."""
-    q = request.args.get("q", "").strip()[:200]
+def spaces() -> tuple[str, int]:
+    """Find spaces, hidden ones included, by words, state, host and flag, to curate them."""
+    filters = Filters.from_args(request.args)
     with current_services().catalog.sessions() as session:
-        query = select(Space).order_by(Space.updated_at.desc(), Space.id.desc()).limit(50)
-        if q.isdigit():
-            query = query.where(Space.id == int(q))
-        elif q:
-            like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            query = query.where(
-                or_(
-                    Space.title.like(like, escape="\\"), Space.canonical_url.like(like, escape="\\")
-                )
-            )
-        found = list(session.scalars(query).unique())
+        found = find(session, filters)
+        ids = [s.id for s in found.spaces]
         curation = {
             c.space_id: c
-            for c in session.scalars(
-                select(SpaceCuration).where(SpaceCuration.space_id.in_([s.id for s in found]))
-            )
+            for c in session.scalars(select(SpaceCuration).where(SpaceCuration.space_id.in_(ids)))
         }
-        lists = picks.all_lists(session)
-    return render_template(
-        "portal/admin/spaces.html", spaces=found, curation=curation, q=q, lists=lists
-    )
+        page = render_template(
+            "portal/admin/spaces.html",
+            found=found,
+            filters=filters,
+            states=STATES,
+            flags=FLAGS,
+            curation=curation,
+            reports=_open_reports(session, ids),
+            host_spaces=_visible_per_host(session, {s.host_id for s in found.spaces if s.host_id}),
+            pick_options=[(p.id, p.name) for p in picks.all_lists(session)],
+        )
+    return page, 400 if filters.errors else 200
 
 
 @admin.get("/sources")
@@ -148,7 +226,7 @@ def recrawl(source_id: int) -> BaseResponse:
             job = enqueue_source_crawl(services, source_id)
         flash("Crawl queued." if job is not None else "A crawl of it is already queued.")
     except ActionError as error:
-        flash(f"Not done: {error}.")
+        return _refused(error, url_for("admin.sources"))
     except redis.RedisError as error:
         flash(f"Not done: the crawl queue is unavailable ({error}).")
     return redirect(url_for("admin.sources"))
@@ -178,7 +256,7 @@ def reindex() -> BaseResponse:
         job = enqueue_reindex(services)
         flash("Reindex queued." if job is not None else "A reindex is already queued or running.")
     except ActionError as error:
-        flash(f"Not done: {error}.")
+        return _refused(error, url_for("admin.operations"))
     except redis.RedisError as error:
         flash(f"Not done: the queue is unavailable ({error}).")
     return redirect(url_for("admin.operations"))

@@ -17,11 +17,18 @@ def _admin(client, make_user) -> str:
 
 def _act(client, token: str, action: str, **fields) -> None:
     response = client.post(
-        "/admin/act", data={"csrf_token": token, "action": action, "reason": "test", **fields}
+        "/admin/act",
+        data={
+            "csrf_token": token,
+            "action": action,
+            "reason": "test",
+            "confirmed": "yes",
+            **fields,
+        },
     )
     assert response.status_code == 302
     with client.session_transaction() as session:
-        flashes = [message for _, message in session.get("_flashes", [])]
+        flashes = [message for _, message in session.pop("_flashes", [])]
     assert flashes and flashes[-1].startswith("Done"), flashes
 
 

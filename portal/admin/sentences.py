@@ -1,0 +1,340 @@
+"""The audit log told as sentences: "Ada banned host @bob: spam", with what changed.
+
+Entries store targets as "kind:key" and states as JSON; this module names the people,
+spaces, hosts and collections behind them (loaded in a few queries for a whole page) and
+says what happened in words, with each changed field as old → new.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import url_for
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.catalog.models import (
+    AuditEntry,
+    Host,
+    HostClaim,
+    PickList,
+    Report,
+    Space,
+    Submission,
+    User,
+)
+
+
+@dataclass(frozen=True)
+class Named:
+    """Someone or something a sentence names: its label, its page if any, a detail."""
+
+    label: str
+    url: str = ""
+    detail: str = ""
+
+
+Part = str | Named
+
+
+@dataclass(frozen=True)
+class Change:
+    """One field an action changed, with its value before and after, as words."""
+
+    field: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class Line:
+    """One audit entry as a sentence: the actor, then the parts, then the reason."""
+
+    entry: AuditEntry
+    actor: Named
+    parts: tuple[Part, ...]
+    reason: str
+    changes: tuple[Change, ...]
+
+    def text(self) -> str:
+        """Return the sentence as plain text."""
+        body = "".join(p if isinstance(p, str) else p.label for p in self.parts)
+        return f"{self.actor.label} {body}: {self.reason}"
+
+
+#: What each action did, said before the thing it was done to.
+VERBS: dict[str, str] = {
+    "hide": "hid the space",
+    "unhide": "unhid the space",
+    "feature": "featured the space",
+    "unfeature": "stopped featuring the space",
+    "pin": "pinned the space",
+    "unpin": "unpinned the space",
+    "edit": "edited the space",
+    "merge": "merged the space",
+    "unmerge": "unmerged the space",
+    "unedit": "put back the title and topics of the space",
+    "ban host": "banned host",
+    "unban host": "lifted the ban on host",
+    "ban domain": "banned the domain",
+    "unban domain": "lifted the ban on the domain",
+    "add source": "added the crawl source",
+    "pause source": "paused the crawl source",
+    "resume source": "resumed the crawl source",
+    "remove source": "removed the crawl source",
+    "restore source": "restored the crawl source",
+    "recrawl source": "asked for a crawl now of",
+    "review submission": "accepted the submitted link",
+    "reject submission": "rejected the submitted link",
+    "reopen submission": "reopened the submitted link",
+    "resolve report": "resolved a report on the space",
+    "reopen report": "reopened a report on the space",
+    "approve claim": "approved a claim to host",
+    "reject claim": "rejected a claim to host",
+    "reopen claim": "reopened a claim to host",
+    "create picks": "created the collection",
+    "rename picks": "renamed the collection",
+    "delete picks": "deleted the collection",
+    "restore picks": "restored the collection",
+    "reindex": "asked for a rebuild of",
+}
+#: What undoing an action does, as the action that says so.
+INVERSE: dict[str, str] = {
+    "hide": "unhide",
+    "unhide": "hide",
+    "feature": "unfeature",
+    "unfeature": "feature",
+    "pin": "unpin",
+    "unpin": "pin",
+    "edit": "unedit",
+    "merge": "unmerge",
+    "ban host": "unban host",
+    "unban host": "ban host",
+    "ban domain": "unban domain",
+    "unban domain": "ban domain",
+    "add source": "remove source",
+    "remove source": "restore source",
+    "pause source": "resume source",
+    "resume source": "pause source",
+    "review submission": "reopen submission",
+    "reject submission": "reopen submission",
+    "resolve report": "reopen report",
+    "approve claim": "reopen claim",
+    "reject claim": "reopen claim",
+    "create picks": "delete picks",
+    "delete picks": "restore picks",
+    "add pick": "remove pick",
+    "remove pick": "add pick",
+}
+#: The fields the log shows, by the words people use for them; the rest is bookkeeping.
+FIELDS: dict[str, str] = {
+    "exists": "Exists",
+    "hidden": "Hidden",
+    "featured": "Featured",
+    "pinned": "Pinned",
+    "title": "Title",
+    "topics": "Topics",
+    "merged_into": "Merged into",
+    "banned": "Banned",
+    "paused": "Paused",
+    "kind": "Kind",
+    "interval_s": "Crawl every",
+    "depth": "Depth",
+    "status": "Status",
+    "name": "Name",
+    "space_ids": "Spaces",
+}
+
+
+def _ints(values: Iterable[Any]) -> set[int]:
+    return {int(v) for v in values if isinstance(v, int) or (isinstance(v, str) and v.isdigit())}
+
+
+def _key(target: str) -> tuple[str, str]:
+    kind, _, key = target.partition(":")
+    return kind, key
+
+
+class Names:
+    """The people and things a page of audit entries names, loaded once."""
+
+    def __init__(self, session: Session, entries: list[AuditEntry]) -> None:
+        keys: dict[str, set[str]] = {}
+        space_ids: set[int] = set()
+        for entry in entries:
+            kind, key = _key(entry.target)
+            keys.setdefault(kind, set()).add(key)
+            for state in (entry.before or {}, entry.after or {}):
+                space_ids |= _ints([state.get("merged_into"), *(state.get("space_ids") or [])])
+
+        def load(model: Any, kind: str) -> dict[int, Any]:
+            ids = _ints(keys.get(kind, ()))
+            if not ids:
+                return {}
+            return {row.id: row for row in session.scalars(select(model).where(model.id.in_(ids)))}
+
+        self.reports: dict[int, Report] = load(Report, "report")
+        self.claims: dict[int, HostClaim] = load(HostClaim, "claim")
+        self.submissions: dict[int, Submission] = load(Submission, "submission")
+        self.pick_lists: dict[int, PickList] = load(PickList, "picks")
+        space_ids |= _ints(keys.get("space", ())) | {r.space_id for r in self.reports.values()}
+        self.spaces: dict[int, Space] = {
+            s.id: s for s in session.scalars(select(Space).where(Space.id.in_(space_ids))).unique()
+        }
+        host_ids = _ints(keys.get("host", ())) | {c.host_id for c in self.claims.values()}
+        self.hosts: dict[int, Host] = {
+            h.id: h for h in session.scalars(select(Host).where(Host.id.in_(host_ids)))
+        }
+        user_ids = {e.actor_id for e in entries if e.actor_id is not None}
+        user_ids |= {c.user_id for c in self.claims.values()}
+        self.users: dict[int, User] = {
+            u.id: u for u in session.scalars(select(User).where(User.id.in_(user_ids)))
+        }
+
+    def user(self, user_id: int | None) -> Named:
+        """Name a person by their display name, with their handle and email beside it."""
+        if user_id is None:
+            return Named("The system")
+        user = self.users.get(user_id)
+        if user is None:
+            return Named("A deleted account")
+        handle = getattr(user, "handle", "") or ""
+        detail = " · ".join(filter(None, [f"@{handle}" if handle else "", user.email]))
+        return Named(user.display_name or user.email, detail=detail)
+
+    def space(self, space_id: int) -> Named:
+        """Name a space by its title, linked to its page (its admin card once hidden)."""
+        space = self.spaces.get(space_id)
+        if space is None:
+            return Named(f"#{space_id} (since deleted)")
+        label = f"“{space.title}”" if space.title else f"#{space.id} (untitled)"
+        if space.hidden:
+            return Named(label, url_for("admin.spaces", q=space.id), "hidden")
+        return Named(label, url_for("pages.space", space_id=space.id))
+
+    def host(self, host_id: int) -> Named:
+        """Name a host by handle, linked to their page, with their name beside it."""
+        host = self.hosts.get(host_id)
+        if host is None:
+            return Named(f"#{host_id} (since deleted)")
+        return Named(f"@{host.handle}", url_for("pages.host", handle=host.handle), host.name)
+
+    def picks(self, key: str, entry: AuditEntry) -> Named:
+        """Name a collection by its name, or the name it had when it was deleted."""
+        found = self.pick_lists.get(int(key)) if key.isdigit() else None
+        was = (entry.before or {}).get("name") or (entry.after or {}).get("name")
+        name = found.name if found else was or f"#{key}"
+        return Named(f"“{name}”", url_for("admin.pick_lists") if found else "")
+
+
+def _target(names: Names, entry: AuditEntry) -> tuple[Part, ...]:
+    kind, key = _key(entry.target)
+    number = int(key) if key.isdigit() else 0
+    if kind == "space":
+        return (names.space(number),)
+    if kind == "host":
+        return (names.host(number),)
+    if kind == "domain":
+        return (Named(key, url_for("admin.spaces", q=key)),)
+    if kind == "source":
+        return (Named(key, url_for("admin.sources")),)
+    if kind == "picks":
+        return (names.picks(key, entry),)
+    if kind == "index":
+        return ("the search index",)
+    if kind == "submission":
+        submission = names.submissions.get(number)
+        return (Named(submission.url if submission else f"#{key}"),)
+    if kind == "report":
+        report = names.reports.get(number)
+        if report is None:
+            return (f"#{key}",)
+        return (names.space(report.space_id), f" (reported as {report.reason})")
+    if kind == "claim":
+        claim = names.claims.get(number)
+        if claim is None:
+            return (f"#{key}",)
+        return (names.host(claim.host_id), " by ", names.user(claim.user_id))
+    return (entry.target,)
+
+
+def _action(entry: AuditEntry) -> tuple[str, int]:
+    """Return the action an entry amounts to (an undo's is the inverse) and undo depth."""
+    action, depth = entry.action, 0
+    while action.startswith("undo "):
+        action, depth = action[5:], depth + 1
+    for _ in range(depth % 2):
+        action = INVERSE.get(action, action)
+    return action, depth
+
+
+def _picks_change(names: Names, entry: AuditEntry) -> tuple[str, Named | None]:
+    before = set(_ints((entry.before or {}).get("space_ids") or []))
+    after = set(_ints((entry.after or {}).get("space_ids") or []))
+    changed = (after - before) or (before - after)
+    space = names.space(min(changed)) if changed else None
+    return ("added" if after - before else "removed"), space
+
+
+def _parts(names: Names, entry: AuditEntry) -> tuple[Part, ...]:
+    action, depth = _action(entry)
+    target = _target(names, entry)
+    if action in ("add pick", "remove pick"):
+        how, space = _picks_change(names, entry)
+        joint = " to the collection " if how == "added" else " from the collection "
+        parts: tuple[Part, ...] = (f"{how} ", space or "a space", joint, *target)
+    elif action == "merge":
+        into = (entry.after or {}).get("merged_into")
+        kept: Part = names.space(int(into)) if isinstance(into, int) else "another space"
+        parts = ("merged the space ", *target, " into ", kept)
+    else:
+        verb = VERBS.get(action, f"did “{action}” to")
+        parts = (f"{verb} ", *target)
+    if depth and entry.undo_of is not None:
+        parts = (*parts, " (undoing ", Named(f"#{entry.undo_of}", f"#entry-{entry.undo_of}"), ")")
+    return parts
+
+
+def _words(names: Names, field: str, value: Any) -> str:
+    if value is None or value == []:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if field == "merged_into" and isinstance(value, int):
+        return names.space(value).label
+    if field == "space_ids" and isinstance(value, list):
+        return ", ".join(names.space(int(v)).label for v in value)
+    if field == "interval_s":
+        return f"{value} s"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def changes(names: Names, entry: AuditEntry) -> tuple[Change, ...]:
+    """Return the fields the entry changed, old → new, in words."""
+    before, after = entry.before or {}, entry.after or {}
+    found = []
+    for field, label in FIELDS.items():
+        if field in after and before.get(field) != after.get(field):
+            old, new = _words(names, field, before.get(field)), _words(names, field, after[field])
+            if old != new:
+                found.append(Change(label, old, new))
+    return tuple(found)
+
+
+def lines(session: Session, entries: list[AuditEntry]) -> list[Line]:
+    """Return the entries as sentences, in the order given (needs a request context)."""
+    names = Names(session, entries)
+    return [
+        Line(e, names.user(e.actor_id), _parts(names, e), e.reason, changes(names, e))
+        for e in entries
+    ]
+
+
+def target_name(session: Session, target: str) -> tuple[Part, ...]:
+    """Return the words naming one target ("space:12"), for the log's filtered view."""
+    probe = AuditEntry(action="", target=target, reason="", before={}, after={})
+    return _target(Names(session, [probe]), probe)
