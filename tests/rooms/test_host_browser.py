@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -77,3 +78,25 @@ def test_host_approves_a_request_invites_and_ends(server: ServerThread) -> None:
             assert page.get_by_role("button", name="Join as host").count() == 0
     finally:
         server.call(listener.close())
+
+
+def test_host_opens_a_scheduled_space_from_the_green_room(server: ServerThread) -> None:
+    token = host_token()
+    due = datetime.now(UTC) + timedelta(hours=1)
+    room = server.call(
+        create_room(server.url, token, title="Later today", scheduled_start=due.isoformat())
+    )
+    with launch_chromium() as browser:
+        page = browser.new_page()
+        page.goto(f"{server.url}/s/{room['id']}#token={token}")
+        page.get_by_role("button", name="Join as host").click()
+        wait_until(page, "window.spacesPlayer.role === 'host'", 15)
+        assert "green room" in page.locator(".player-status").inner_text()
+        assert page.locator("[data-room-state]").text_content() == "Scheduled"
+        page.get_by_role("button", name="Start the space").click()
+        wait_until(page, "window.spacesPlayer.roomState === 'live'", 5)
+        assert page.locator("[data-room-state]").text_content() == "Live"
+        assert page.get_by_role("button", name="Start the space").count() == 0
+        assert "Started" in page.locator(".player-when").inner_text()
+        page.get_by_role("button", name="Leave").click()
+        wait_until(page, "window.spacesPlayer.state === 'idle'", 5)

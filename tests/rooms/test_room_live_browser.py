@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -36,6 +37,13 @@ def test_scheduled_page_goes_live_then_ended_without_reload(
         create_room(server.url, token, title="Starts soon", scheduled_start=due.isoformat())
     )
     assert room["state"] == "scheduled"
+    # Without scripts the time is still readable, in UTC.
+    html = page.request.get(f"{server.url}/s/{room['id']}").text()
+    assert re.search(
+        r"<time datetime=\"[^\"]+\" data-style=\"absolute\">"
+        r"\d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2} UTC</time>",
+        html,
+    )
     page.goto(f"{server.url}/s/{room['id']}")
     page.evaluate("window.loadedOnce = true")  # gone if the page reloads
 

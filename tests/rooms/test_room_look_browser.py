@@ -42,6 +42,8 @@ def test_room_page_and_embed_fit_phones_and_pass_axe(server: ServerThread, schem
             for viewport in (PHONE, DESKTOP):
                 context = browser.new_context(viewport=viewport, color_scheme=scheme)
                 page = context.new_page()
+                errors: list[str] = []
+                page.on("pageerror", lambda error: errors.append(str(error)))
                 for where, path in pages(room["id"]):
                     page.goto(server.url + path)
                     # Before listening: the status JSON has filled in the stage.
@@ -61,6 +63,7 @@ def test_room_page_and_embed_fit_phones_and_pass_axe(server: ServerThread, schem
                     check(page, f"room {where} {scheme} listening")
                     page.get_by_role("button", name="Leave").click()
                     wait_until(page, "window.spacesPlayer.state === 'idle'", 5)
+                assert errors == []
                 context.close()
     finally:
         for conn in others:
