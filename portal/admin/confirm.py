@@ -55,7 +55,7 @@ DESTRUCTIVE: dict[str, tuple[str, str, str]] = {
 
 
 @dataclass(frozen=True)
-class Warning:
+class Caution:
     """What a destructive action will do, in the words the confirmation shows."""
 
     action: str
@@ -64,14 +64,14 @@ class Warning:
     button: str
 
 
-def warning(action: str, subject: str, count: int | None = None) -> Warning | None:
+def warning(action: str, subject: str, count: int | None = None) -> Caution | None:
     """Return the warning for a destructive action, or None if the action is not one."""
     found = DESTRUCTIVE.get(action)
     if found is None:
         return None
     question, consequence, button = found
     spaces = "a few" if count is None else ("1 space" if count == 1 else f"{count} spaces")
-    return Warning(
+    return Caution(
         action, question.format(subject=subject), consequence.format(spaces=spaces), button
     )
 
@@ -87,7 +87,7 @@ def _host_spaces(session: Session, host_id: int) -> int:
     return int(session.scalar(query) or 0)
 
 
-def warning_for_form(session: Session, action: str, form: Form) -> Warning | None:
+def warning_for_form(session: Session, action: str, form: Form) -> Caution | None:
     """Return the warning for the action a form asks for, naming what it acts on."""
     if action not in DESTRUCTIVE:
         return None

@@ -11,14 +11,14 @@ from flask import session as cookie
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response as BaseResponse
 
-from core.catalog.models import Report, Space, SpaceCuration
+from core.catalog.models import AuditEntry, Report, Space, SpaceCuration
 from core.catalog.sources import find_source, list_sources
 from core.queues import enqueue_reindex, enqueue_source_crawl
 from portal.accounts import admin_required, current_user
 from portal.accounts.session import safe_next
 from portal.admin import audit, ops, picks, queue, sentences
 from portal.admin.actions import plan
-from portal.admin.confirm import DESTRUCTIVE, warning, warning_for_form
+from portal.admin.confirm import DESTRUCTIVE, Caution, warning, warning_for_form
 from portal.admin.finder import FLAGS, STATES, Filters, find
 from portal.admin.state import ActionError
 from portal.context import current_services
@@ -31,6 +31,11 @@ admin = Blueprint("admin", __name__, url_prefix="/admin")
 _FORM_ERROR = "admin_form_error"
 #: Fields a refused form gets back as typed; the rest are hidden or secret.
 _NOT_KEPT = ("csrf_token", "confirmed", "next")
+#: Fields the confirmation page does not pass on as they came: it asks for the reason
+#: again, and its own token and answer go with it.
+_NOT_ASKED = ("csrf_token", "confirmed", "reason")
+#: Typed values kept for a refused form, at most: the session cookie must stay small.
+_MAX_KEPT = 2500
 
 
 def _actor() -> int | None:
@@ -45,15 +50,32 @@ def _next(default: str) -> str:
 def _refused(error: ActionError, default: str) -> BaseResponse:
     """Go back to the form, which shows the message beside the field and what was typed."""
     form_id = (request.form.get("form_id") or "")[:80]
+    values = {k: v[:1000] for k, v in request.form.items() if k not in _NOT_KEPT}
+    if sum(len(k) + len(v) for k, v in values.items()) > _MAX_KEPT:
+        values = {k: v for k, v in values.items() if k in ("reason", error.field)}
     cookie[_FORM_ERROR] = {
         "form": form_id,
         "field": error.field,
         "message": str(error),
-        "values": {k: v[:1000] for k, v in request.form.items() if k not in _NOT_KEPT},
+        "values": values,
     }
     flash(f"Not done: {error}.")
     back = _next(default).split("#", 1)[0]
     return redirect(f"{back}#{form_id}" if form_id else back)
+
+
+def _ask(asked: Caution, post_to: str) -> str:
+    """Return the page that asks before a destructive action, for browsers without scripts."""
+    return render_template(
+        "portal/admin/confirm.html",
+        asked=asked,
+        post_to=post_to,
+        fields={
+            k: v for k, v in request.form.items() if k not in ("csrf_token", "confirmed", "reason")
+        },
+        reason=request.form.get("reason", ""),
+        back=_next(url_for("admin.home")),
+    )
 
 
 @admin.before_request
@@ -103,17 +125,8 @@ def act() -> BaseResponse | str:
             if action in DESTRUCTIVE and request.form.get("confirmed") != "yes":
                 audit.check_reason(request.form.get("reason"))
                 asked = warning_for_form(session, action, request.form)
-                return render_template(
-                    "portal/admin/confirm.html",
-                    asked=asked,
-                    fields={
-                        k: v
-                        for k, v in request.form.items()
-                        if k not in ("csrf_token", "confirmed", "reason")
-                    },
-                    reason=request.form.get("reason", ""),
-                    back=_next(url_for("admin.home")),
-                )
+                if asked is not None:
+                    return _ask(asked, url_for("admin.act"))
             entry = audit.act(session, _actor(), action, target, request.form.get("reason"), state)
             [line] = sentences.lines(session, [entry])
             flash(f"Done: {line.text()} (entry {entry.id}; the audit log can undo it).")
@@ -124,10 +137,17 @@ def act() -> BaseResponse | str:
 
 @admin.post("/audit/<int:entry_id>/undo")
 @admin_required
-def undo(entry_id: int) -> BaseResponse:
-    """Apply the inverse of a logged action, and log that too."""
+def undo(entry_id: int) -> BaseResponse | str:
+    """Apply the inverse of a logged action, and log that too; ask first if it hides."""
     try:
         with current_services().catalog.session() as session:
+            logged = session.get(AuditEntry, entry_id)
+            if logged is not None and request.form.get("confirmed") != "yes":
+                [before] = sentences.lines(session, [logged])
+                asked = warning(before.undo_as, before.subject)
+                if asked is not None:
+                    audit.check_reason(request.form.get("reason"))
+                    return _ask(asked, url_for("admin.undo", entry_id=entry_id))
             entry = audit.undo(session, _actor(), entry_id, request.form.get("reason"))
             [line] = sentences.lines(session, [entry])
             flash(f"Undone: {line.text()} (entry {entry.id}).")

@@ -109,3 +109,21 @@ def test_a_missing_reason_is_said_beside_the_reason_box(client, make_user, make_
     page = client.get("/admin/spaces").get_data(as_text=True)
     assert "Not done: say why" in page
     assert f'id="{fid}-reason-error">Say why: every admin action needs a reason' in page
+
+
+def test_an_undo_that_removes_something_asks_first(client, make_user, services) -> None:
+    from tests.portal.admin.test_curation import _act
+
+    token = _admin(client, make_user)
+    url = "https://feeds.example/spaces.xml"
+    _act(client, token, "add source", url=url, kind="feed")
+    audit = client.get("/admin/audit").get_data(as_text=True)
+    assert f'data-confirm="Remove the crawl source {url}?"' in audit
+    data = {"csrf_token": token, "reason": "added by mistake", "next": "/admin/audit"}
+    response = client.post("/admin/audit/1/undo", data=data)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and f"Remove the crawl source {url}?" in page
+    assert 'action="/admin/audit/1/undo"' in page and _entries(services) == 1
+    response = client.post("/admin/audit/1/undo", data={**data, "confirmed": "yes"})
+    assert response.status_code == 302 and _entries(services) == 2
+    assert "No sources yet." in client.get("/admin/sources").get_data(as_text=True)
