@@ -1,5 +1,6 @@
-// The Spaces player: listen to a room over WebRTC, ask to speak, speak, react, and
-// (for the host and co-hosts) run the room. Signaling follows docs/rooms-protocol.md.
+// The Spaces player: listen to a room over WebRTC (one RTCPeerConnection, in media.js),
+// ask to speak, speak, react, and (for the host and co-hosts) run the room. Signaling
+// follows docs/rooms-protocol.md.
 // State and inbound audio energy are exposed on the player element's data attributes
 // (and window.spacesPlayer) so the page around it, and tests, can read them.
 //
@@ -9,12 +10,13 @@
 //
 // A host opens the page with their token in the fragment (/s/<id>#token=...), which
 // never reaches server logs; an invited speaker's link carries ?invite=....
-// Needs times.js and people.js, loaded before it.
+// Needs times.js, people.js, guests.js and media.js, loaded before it.
 (function () {
   "use strict";
 
   const root = document.getElementById("spaces-player");
-  if (!root || !window.SpacesTimes || !window.SpacesPeople) return;
+  if (!root || !window.SpacesTimes || !window.SpacesPeople || !window.SpacesGuests ||
+    !window.SpacesMedia) return;
   const Times = window.SpacesTimes;
   const People = window.SpacesPeople;
   const $ = function (sel) { return root.querySelector(sel); };
@@ -65,9 +67,6 @@
     (claims.sub === data.hostHandle || (!!claims.handle && claims.handle === data.hostHandle));
 
   let ws = null;
-  let pc = null;
-  let mic = null;
-  let statsTimer = null;
   let pollTimer = null;
   let levelsTimer = null;
   let pollsAfterEnd = 0;
@@ -127,8 +126,8 @@
     if (event.source !== window.parent || event.origin !== parentOrigin) return;
     const msg = event.data || {};
     if (msg.type !== "spaces-player:command") return;
-    if (msg.command === "listen" && !ws && !pc && !ended && !removed) start();
-    else if (msg.command === "leave" && (ws || pc)) leave();
+    if (msg.command === "listen" && !ws && !media.active && !ended && !removed) start();
+    else if (msg.command === "leave" && (ws || media.active)) leave();
     else if (msg.command === "status") { tellParent(true); tellSize(true); }
   }
 
@@ -167,7 +166,7 @@
   }
 
   function showControls() {
-    const connected = !!ws || !!pc;
+    const connected = !!ws || media.active;
     const joined = !!ws && exposed.role !== "";
     listenButton.textContent = isHost ? "Join as host" : "Listen";
     listenButton.hidden = connected || ended || removed || (room.state === "scheduled" && !isHost);
@@ -341,66 +340,17 @@
     if (li) People.floatReaction(li, msg.emoji);
   }
 
-  // ----- The guests panel (host and co-hosts) ---------------------------------------
-
-  function actionButton(text, message, extraClass) {
-    const b = document.createElement("button");
-    b.type = "button";
-    b.className = "button-small" + (extraClass ? " " + extraClass : "");
-    b.textContent = text;
-    b.addEventListener("click", function () { send(message); });
-    return b;
-  }
-
-  function fillList(selector, items) {
-    const list = $(selector);
-    list.replaceChildren.apply(list, items);
-    $(selector + "-empty").hidden = items.length > 0;
-  }
-
   function renderGuests(msg) {
-    const mine = exposed.role === "host";
-    fillList(".player-requests", (msg.requests || []).map(function (p) {
-      let tag = null;
-      if (p.invited) {
-        tag = document.createElement("span");
-        tag.className = "player-tag";
-        tag.textContent = "invited";
-      }
-      const li = People.row(p, tag);
-      li.append(actionButton("Approve " + p.name, { type: "approve", peer_id: p.peer_id }, "button-primary"),
-        actionButton("Decline " + p.name, { type: "decline", peer_id: p.peer_id }));
-      return li;
-    }));
-    fillList(".player-speakers", (msg.speakers || []).filter(function (p) {
-      return p.role === "speaker" || (mine && p.role === "cohost");
-    }).map(function (p) {
-      const li = People.row(p);
-      if (!p.muted) li.append(actionButton("Mute " + p.name, { type: "mute", muted: true, peer_id: p.peer_id }));
-      li.append(actionButton("Move " + p.name + " to listeners", { type: "set_role", role: "listener", peer_id: p.peer_id }));
-      if (p.role === "speaker") li.append(actionButton("Make " + p.name + " co-host", { type: "set_role", role: "cohost", peer_id: p.peer_id }));
-      li.append(actionButton("Remove " + p.name, { type: "remove", peer_id: p.peer_id }, "button-danger"));
-      return li;
-    }));
-    fillList(".player-listener-list", (msg.listeners || []).map(function (p) {
-      const li = People.row(p);
-      li.append(actionButton("Remove " + p.name, { type: "remove", peer_id: p.peer_id }, "button-danger"));
-      return li;
-    }));
+    window.SpacesGuests.render(guestsEl, msg, exposed.role === "host", send);
     exposed.requests = msg.requests || [];
   }
 
   // ----- Connection ------------------------------------------------------------------
 
   function stop() {
-    if (statsTimer) clearInterval(statsTimer);
-    statsTimer = null;
     if (ws) { ws.onclose = null; ws.close(); }
-    if (pc) pc.close();
-    if (mic) mic.getTracks().forEach(function (t) { t.stop(); });
     ws = null;
-    pc = null;
-    mic = null;
+    media.close();
     exposed.role = "";
     exposed.requested = false;
     exposed.levels = {};
@@ -408,8 +358,6 @@
     captionsEl.hidden = true;
     captionsEl.textContent = "";
     room.audience = [];
-    root.querySelectorAll("audio.player-extra").forEach(function (a) { a.remove(); });
-    $(".player-audio").srcObject = null;
     applyLevels();
   }
 
@@ -446,92 +394,33 @@
     return scheme + "//" + location.host + data.wsPath + query;
   }
 
-  function waitForIce(peer) {
-    // The server takes one complete offer (no trickle), so gather candidates first.
-    if (peer.iceGatheringState === "complete") return Promise.resolve();
-    return new Promise(function (resolve) {
-      peer.addEventListener("icegatheringstatechange", function () {
-        if (peer.iceGatheringState === "complete") resolve();
-      });
-      setTimeout(resolve, 3000);
-    });
-  }
-
-  async function offer() {
-    await pc.setLocalDescription(await pc.createOffer());
-    await waitForIce(pc);
-    send({ type: "offer", sdp: pc.localDescription.sdp });
-  }
-
-  function playTrack(event) {
-    // Each audio section gets its own element: a new speaker hears the room on a new one.
-    let el = $(".player-audio");
-    if (el.srcObject) {
-      el = document.createElement("audio");
-      el.className = "player-extra";
-      root.appendChild(el);
-    }
-    el.srcObject = new MediaStream([event.track]);
-    el.play().catch(function () {
+  const media = window.SpacesMedia.create(root, send, {
+    connected: function () {
+      const text = room.state === "scheduled" ?
+        "You are in the green room. Press Start when you are ready." :
+        (exposed.role === "host" ? "You are hosting." : "Playing live audio.");
+      setState("playing", text);
+    },
+    failed: function () {
+      stop();
+      setState("unreachable", "The audio connection failed. Press Listen to try again.");
+      renderRoom();
+    },
+    blocked: function () {
       stop();
       setState("error", "Your browser blocked playback. Press Listen again.");
-    });
-  }
-
-  async function connectMedia(withMic) {
-    pc = new RTCPeerConnection();
-    pc.ontrack = playTrack;
-    pc.onconnectionstatechange = function () {
-      if (!pc) return;
-      if (pc.connectionState === "connected") {
-        const text = room.state === "scheduled" ?
-          "You are in the green room. Press Start when you are ready." :
-          (exposed.role === "host" ? "You are hosting." : "Playing live audio.");
-        setState("playing", text);
-      }
-      if (pc.connectionState === "failed") {
-        stop();
-        setState("unreachable", "The audio connection failed. Press Listen to try again.");
-        renderRoom();
-      }
-    };
-    if (withMic) {
-      mic = await navigator.mediaDevices.getUserMedia({ audio: true });
-      mic.getAudioTracks().forEach(function (t) { t.enabled = !exposed.muted; });
-      pc.addTransceiver(mic.getAudioTracks()[0], { direction: "sendrecv" });
-    } else {
-      pc.addTransceiver("audio", { direction: "recvonly" });
-    }
-    await offer();
-  }
+      renderRoom();
+    },
+    stats: function (energy, packets) {
+      exposed.energy = energy;
+      data.audioEnergy = String(energy);
+      data.packetsReceived = String(packets);
+    },
+  });
 
   async function startTalking() {
-    // Approved: add a sending section on the same connection; what we hear goes on.
-    if (mic || !pc) return;
-    try {
-      mic = await navigator.mediaDevices.getUserMedia({ audio: true });
-    } catch (e) {
-      notice("Your microphone is not available, so the room cannot hear you (" + e.name + ").");
-      return;
-    }
-    pc.addTransceiver(mic.getAudioTracks()[0], { direction: "sendrecv" });
-    await offer();
-  }
-
-  async function pollStats() {
-    if (!pc) return;
-    const report = await pc.getStats();
-    let energy = 0;
-    let packets = 0;
-    report.forEach(function (s) {
-      if (s.type === "inbound-rtp" && s.kind === "audio") {
-        energy += s.totalAudioEnergy || 0;
-        packets += s.packetsReceived || 0;
-      }
-    });
-    exposed.energy = energy;
-    data.audioEnergy = String(energy);
-    data.packetsReceived = String(packets);
+    const problem = await media.talk();
+    if (problem) notice("Your microphone is not available, so the room cannot hear you (" + problem + ").");
   }
 
   function onYou(msg) {
@@ -541,7 +430,7 @@
     exposed.muted = msg.muted;
     exposed.requested = msg.requested;
     if (!wasTalking && talks()) startTalking().catch(function (e) { notice(String(e)); });
-    if (mic) mic.getAudioTracks().forEach(function (t) { t.enabled = talks() && !msg.muted; });
+    media.setMic(talks() && !msg.muted);
     showControls();
   }
 
@@ -584,10 +473,9 @@
         setState("playing", "You are in the green room. Press Start when you are ready.");
       }
       renderRoom();
-      await connectMedia(msg.role !== "listener");
+      await media.connect(msg.role !== "listener", exposed.muted);
     } else if (msg.type === "answer") {
-      await pc.setRemoteDescription({ type: "answer", sdp: msg.sdp });
-      if (!statsTimer) statsTimer = setInterval(pollStats, 500);
+      await media.answer(msg.sdp);
     } else if (msg.type === "you") {
       onYou(msg);
     } else if (msg.type === "state") {
@@ -670,7 +558,7 @@
       applyStatus(status);
       if (exposed.state === "idle") setState("idle", null);
     } catch (e) {
-      if (!pc && !ended) setState("unreachable", "Can't reach the room server right now. Try again shortly.");
+      if (!media.active && !ended) setState("unreachable", "Can't reach the room server right now. Try again shortly.");
     }
   }
 
@@ -723,7 +611,7 @@
   }
 
   listenButton.addEventListener("click", function () {
-    if (!ended && !removed && !ws && !pc) start();
+    if (!ended && !removed && !ws && !media.active) start();
   });
   leaveButton.addEventListener("click", leave);
   startButton.addEventListener("click", function () { send({ type: "start" }); });
