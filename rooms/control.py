@@ -104,7 +104,9 @@ def set_role(room: Room, actor: Peer, target: Peer, role: str) -> None:
     else:
         room.granted[target.identity] = role
     if was_listener and role != "listener":
-        target.muted = False  # approved speakers start live, as they asked to talk
+        # Like the host, a new speaker starts muted and unmutes when ready: nobody is put
+        # on air by someone else's click.
+        target.muted = True
     room.apply_media(target)
     room.tell(target, target.you())
     if actor is not target:
@@ -114,7 +116,7 @@ def set_role(room: Room, actor: Peer, target: Peer, role: str) -> None:
 
 def _role_note(role: str) -> str:
     return {
-        "speaker": "You can speak now. Your microphone is on; mute it any time.",
+        "speaker": "You can speak now. Unmute your microphone when you are ready.",
         "cohost": "You are now a co-host: you can approve, mute and remove people.",
         "listener": "You were moved back to listener; the room no longer hears you.",
     }[role]

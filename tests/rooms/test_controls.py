@@ -66,7 +66,8 @@ def test_request_approve_and_decline(server: ServerThread) -> None:
             # Listeners never see the guests panel.
             assert "requests" not in sam.state and "listeners" not in sam.state
             await host.approve(sam.peer_id)
-            await until(lambda: sam.role == "speaker" and sam.you["muted"] is False)
+            # On stage, muted until Sam unmutes: nobody is put on air by another's click.
+            await until(lambda: sam.role == "speaker" and sam.you["muted"] is True)
             await host.decline(tia.peer_id)
             notice = await tia.wait_message("notice", code="declined")
             assert "declined" in notice["message"] and tia.role == "listener"

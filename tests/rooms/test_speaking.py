@@ -53,7 +53,9 @@ async def approved_speaker(server: ServerThread) -> tuple[Any, ...]:
     await guest.request_speak()
     await until(lambda: [r["peer_id"] for r in host.state.get("requests", [])] == [guest.peer_id])
     await host.approve(guest.peer_id)
-    await until(lambda: guest.role == "speaker")
+    await until(lambda: guest.role == "speaker" and guest.muted)
+    await guest.mute(False)  # approved speakers start muted and unmute when ready
+    await until(lambda: not guest.muted)
     return host, guest, audience
 
 
