@@ -216,7 +216,8 @@
       if (due && due.getTime() <= Date.now()) {
         parts.push("Was due ", Times.element(room.scheduledStart, "relative"));
       } else {
-        parts.push("Scheduled for ", Times.element(room.scheduledStart, "absolute"));
+        // The status line says the date; this says how long to wait.
+        parts.push("Starts ", Times.element(room.scheduledStart, "relative"));
       }
     }
     whenLine.replaceChildren.apply(whenLine, parts);

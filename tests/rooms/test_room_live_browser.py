@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from rooms.client import create_room, join_host, join_listener
+from rooms.client import connect_control, create_room, join_host, join_listener
 from tests.browser import launch_chromium
 from tests.rooms.conftest import ServerThread, free_port, host_token
 from tests.rooms.test_player_browser import page, wait_until  # noqa: F401 - fixture
@@ -284,4 +284,29 @@ def test_embed_tells_the_portal_its_size_and_state(start_server: Any) -> None:
             page.evaluate("command('status')")
             assert last(page, "state")["roomState"] == "ended"
     finally:
+        server.call(host.close())
+
+
+def test_audience_shows_the_first_listeners_then_a_count(
+    server: ServerThread,
+    page: Any,  # noqa: F811
+) -> None:
+    token = host_token()
+    room = server.call(create_room(server.url, token, title="Full house"))
+    host = server.call(join_host(server.url, room["id"], token))
+    crowd = [
+        server.call(connect_control(server.url, room["id"], name=f"Fan {n}")) for n in range(26)
+    ]
+    try:
+        page.goto(f"{server.url}/s/{room['id']}/embed")
+        page.get_by_role("button", name="Listen").click()
+        wait_until(page, "window.spacesPlayer.listeners === 27", 15)
+        wait_until(page, "window.spacesPlayer.audience.length === 24", 5)
+        assert page.locator(".player-audience .player-person").count() == 24
+        assert page.locator(".player-audience").get_by_text("Fan 0", exact=True).is_visible()
+        assert page.locator(".player-more").inner_text() == "+3 listening"
+        assert "27 listening" in page.locator(".player-count").inner_text()
+    finally:
+        for conn in crowd:
+            server.call(conn.close())
         server.call(host.close())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -129,3 +130,20 @@ def test_missing_room_page_is_styled(server: ServerThread) -> None:
         assert icon.ok and "<svg" in icon.text()
         assert horizontal_overflow(page) == 0
         assert axe_violations(page) == []
+
+
+def test_scheduled_room_fits_phones_and_passes_axe(server: ServerThread) -> None:
+    due = datetime.now(UTC) + timedelta(days=1)
+    room = server.call(
+        create_room(server.url, host_token(), title="Tomorrow", scheduled_start=due.isoformat())
+    )
+    with launch_chromium() as browser:
+        for scheme in ("light", "dark"):
+            page = browser.new_page(viewport=PHONE, color_scheme=scheme)
+            for where, path in pages(room["id"]):
+                page.goto(server.url + path)
+                assert "scheduled for" in page.locator(".player-status").inner_text()
+                assert page.get_by_text("Nobody on stage yet").is_visible()
+                assert page.get_by_role("button", name="Listen").count() == 0
+                check(page, f"scheduled {where} {scheme}")
+            page.close()
