@@ -97,7 +97,10 @@
   // positioned in the document, so it scrolls with the page on its own.
   function place() {
     if (mode !== "expanded" || !slot) return;
-    if (height) slot.style.height = height + "px";
+    if (height) {
+      slot.style.height = height + "px";
+      iframe.style.height = height + "px";
+    }
     const r = slot.getBoundingClientRect();
     dock.style.top = r.top + window.scrollY + "px";
     dock.style.left = r.left + window.scrollX + "px";
