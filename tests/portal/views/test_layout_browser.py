@@ -379,3 +379,23 @@ def test_desktop_search_keeps_filters_in_a_side_column(chromium: Any, site: Site
     facets = page.locator(".filters").bounding_box()
     results = page.locator(".results").bounding_box()
     assert facets and results and facets["x"] + facets["width"] <= results["x"]
+
+
+def test_without_scripts_the_menu_links_are_in_the_footer(chromium, site: Site) -> None:
+    context = chromium.new_context(viewport=PHONE, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(site.base + "/search?q=jazz")
+        assert not page.get_by_role("button", name="Menu").is_visible()
+        assert _header_height(page) <= HEADER_MAX_PX
+        footer = page.locator("footer")
+        for name in ("Live now", "Upcoming", "Trending", "Sign in", "Create account"):
+            assert footer.get_by_role("link", name=name, exact=True).is_visible(), name
+        # The filters follow the results instead of hiding in a drawer.
+        assert page.get_by_role("heading", name="State").is_visible()
+        facets = page.locator(".filters").bounding_box()
+        results = page.locator(".results").bounding_box()
+        assert facets and results and facets["y"] > results["y"]
+        assert horizontal_overflow(page) == 0
+    finally:
+        context.close()
