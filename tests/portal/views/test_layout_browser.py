@@ -381,7 +381,7 @@ def test_desktop_search_keeps_filters_in_a_side_column(chromium: Any, site: Site
     assert facets and results and facets["x"] + facets["width"] <= results["x"]
 
 
-def test_without_scripts_the_menu_links_are_in_the_footer(chromium, site: Site) -> None:
+def test_without_scripts_the_menu_links_are_in_the_footer(chromium: Any, site: Site) -> None:
     context = chromium.new_context(viewport=PHONE, java_script_enabled=False)
     try:
         page = context.new_page()
