@@ -43,13 +43,18 @@ def check_handle(text: str) -> str:
 
 
 def suggest_handle(*texts: str) -> str:
-    """Return a handle made of the first of `texts` that gives one (not checked for use)."""
+    """Return a handle made of the first of `texts` that gives one (not checked for use).
+
+    A name too short for a handle ("Jo") is lengthened, if no other text gives one.
+    """
+    short = ""
     for text in texts:
         base = re.sub(r"_+", "_", re.sub(r"[^a-z0-9_]+", "_", text.lower())).strip("_")
         base = base[: MAX_HANDLE - 4].rstrip("_")
         if len(base) >= MIN_HANDLE and base not in RESERVED:
             return base
-    return "listener"
+        short = short or (base if len(base) < MIN_HANDLE else "")
+    return f"{short}_user" if short else "listener"
 
 
 def handle_taken(session: Session, handle: str, *, by_other_than: int | None = None) -> bool:
