@@ -256,25 +256,46 @@
     $(".player-no-recording").hidden = !!room.recording;
   }
 
+  // Redraw a list of people, keeping the items of those who did not change, so a
+  // reaction rising from someone (or a focused profile link) survives a state update.
+  function fillPeople(list, people, withRole, extra) {
+    const kept = {};
+    list.querySelectorAll(":scope > [data-peer-id]").forEach(function (li) {
+      kept[li.dataset.peerId] = li;
+    });
+    const items = people.map(function (p) {
+      const sig = JSON.stringify([p.name, p.role, p.muted, p.profile || ""]);
+      const old = p.peer_id ? kept[p.peer_id] : null;
+      if (old && old.dataset.sig === sig) return old;
+      const li = People.tile(p, withRole);
+      li.dataset.sig = sig;
+      return li;
+    });
+    if (extra) items.push(extra);
+    const same = items.length === list.children.length && items.every(function (li, i) {
+      return li === list.children[i];
+    });
+    if (!same) list.replaceChildren.apply(list, items);
+    return items.length;
+  }
+
   function renderStage() {
     const speakers = room.speakers || [];
-    stageEl.replaceChildren.apply(stageEl, speakers.map(function (p) { return People.tile(p, true); }));
+    fillPeople(stageEl, speakers, true, null);
     $(".player-stage-empty").hidden = speakers.length > 0;
     applyLevels();
   }
 
   function renderAudience() {
     const people = room.audience || [];
-    const tiles = people.map(function (p) { return People.tile(p, false); });
     const more = room.listeners - people.length;
+    let moreItem = null;
     if (people.length && more > 0) {
-      const li = document.createElement("li");
-      li.className = "player-more";
-      li.textContent = "+" + more + " listening";
-      tiles.push(li);
+      moreItem = audienceEl.querySelector(":scope > .player-more") || document.createElement("li");
+      moreItem.className = "player-more";
+      moreItem.textContent = "+" + more + " listening";
     }
-    audienceEl.replaceChildren.apply(audienceEl, tiles);
-    audienceEl.hidden = tiles.length === 0;
+    audienceEl.hidden = fillPeople(audienceEl, people, false, moreItem) === 0;
     $(".player-listeners").textContent = String(room.listeners);
     $(".player-count").hidden = room.listeners === 0;
     $(".player-audience-empty").hidden = room.listeners !== 0;
