@@ -59,7 +59,9 @@
   function suggestHandle(name) {
     var handle = name.toLowerCase().normalize("NFKD").replace(/[\u0300-\u036f]/g, "")
       .replace(/[^a-z0-9_]+/g, "_").replace(/_+/g, "_").replace(/^_|_$/g, "");
-    return handle.slice(0, 26).replace(/_$/, "");
+    handle = handle.slice(0, 26).replace(/_$/, "");
+    // Too short to be a handle: left empty, the server then makes one of the name.
+    return handle.length >= 3 ? handle : "";
   }
 
   function setupHandle() {
