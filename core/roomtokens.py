@@ -25,7 +25,7 @@ import jwt
 GRANTS = ("host", "speak", "listen")
 AUDIENCE = "spaces-rooms"
 MAX_PROFILE = 300
-_HANDLE = re.compile(r"^[a-z0-9_]{1,30}$")
+_HANDLE = re.compile(r"[a-z0-9_]{1,30}")
 
 
 def mint_room_token(
@@ -52,7 +52,7 @@ def mint_room_token(
         raise ValueError("a protected account cannot be given the host grant")
     if not identity or not secret or ttl <= 0:
         raise ValueError("a token needs an identity, a signing secret and a positive ttl")
-    if handle and not _HANDLE.match(handle):
+    if handle and not _HANDLE.fullmatch(handle):
         raise ValueError(f"a handle is 1-30 of a-z, 0-9 and _, not {handle!r}")
     if profile and (not profile.startswith(("http://", "https://")) or len(profile) > MAX_PROFILE):
         raise ValueError(f"a profile is an http(s) URL of at most {MAX_PROFILE} characters")

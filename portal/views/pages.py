@@ -18,7 +18,7 @@ from core.search.base import QueryError, SearchQuery, SearchResult
 from portal import cache, present, queries
 from portal.accounts import current_user
 from portal.context import current_services
-from portal.hosting.roomserver import listen_token
+from portal.hosting.roomserver import listen_token, profile_url
 from portal.views.params import query_args, search_query
 
 pages = Blueprint("pages", __name__)
@@ -163,8 +163,7 @@ def _player_src(space: Space) -> str:
     if not src or user is None:
         return src
     config = current_services().config
-    profile = present.host_page_url(config, user.handle)
-    return f"{src}#token={listen_token(config, user, profile)}"
+    return f"{src}#token={listen_token(config, user, profile_url(config, user))}"
 
 
 @pages.get("/hosts/<handle>")
