@@ -180,6 +180,11 @@ def test_admin_pages_fit_phones_and_pass_axe(
         page.get_by_label(REASON).first.fill("too loud")
         page.get_by_role("button", name="Feature").first.click()
         page.wait_for_load_state()
+        page.get_by_text("Add to editor's picks").first.click()
+        page.get_by_label("Why pick it (shown in the audit log)").first.fill("a good one")
+        page.get_by_role("button", name="Add to collection").first.click()
+        page.wait_for_load_state()
+        _until(lambda: "Done:" in (page.locator(".flash").first.text_content() or ""), "pick")
         problems = []
         for viewport in (PHONE, DESKTOP):
             page.set_viewport_size(viewport)
