@@ -39,7 +39,7 @@ from tests.portal.views.conftest import ROOMS
 
 pytestmark = pytest.mark.browser
 
-EMAIL = "nia.with.a.rather.long.address@example.org"
+EMAIL = "nia.with.a.rather.long.address.that.goes.on.and.on.and.on@example.org"
 HEADER_MAX_PX = 64
 # Long unbroken words and addresses, as crawled titles and descriptions can carry.
 LONG_WORD = "Supercalifragilisticexpialidocious" * 3
