@@ -31,7 +31,7 @@ class NothingToSearch(QueryError):
 
 
 def parse_id(text: str) -> int | None:
-    """Return `text` as a catalog id, or None when it is a number no row can have."""
+    """Return `text` as a catalog id; None unless it is a whole number a row can have."""
     if not WHOLE_NUMBER.fullmatch(text) or len(text) > 12:
         return None
     value = int(text)
