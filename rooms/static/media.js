@@ -93,6 +93,7 @@
         } catch (e) {
           return e.name || String(e);
         }
+        mic.getAudioTracks().forEach(function (t) { t.enabled = false; }); // until unmuted
         pc.addTransceiver(mic.getAudioTracks()[0], { direction: "sendrecv" });
         await offer();
         return "";

@@ -443,6 +443,8 @@
   async function startTalking() {
     const problem = await media.talk();
     if (problem) notice("Your microphone is not available, so the room cannot hear you (" + problem + ").");
+    // Approved speakers start muted: send nothing until they unmute.
+    media.setMic(talks() && !exposed.muted);
   }
 
   function onYou(msg) {

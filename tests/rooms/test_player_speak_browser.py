@@ -48,7 +48,14 @@ def test_browser_listener_is_approved_and_heard(server: ServerThread, page: Any)
             time.sleep(0.05)
         server.call(host.approve(peer_id))
         wait_until(page, "window.spacesPlayer.role === 'speaker'", 5)
-        assert page.get_by_role("button", name="Mute").is_visible()
+        # Approved speakers start muted, like the host: nobody is on air until they say so.
+        unmute = page.get_by_role("button", name="Unmute")
+        assert unmute.is_visible()
+        page.wait_for_timeout(1000)
+        assert recent_rms(server, listener) < 50
+        unmute.click()
+        wait_until(page, "window.spacesPlayer.muted === false", 5)
+        assert page.get_by_role("button", name="Mute", exact=True).is_visible()
 
         deadline = time.monotonic() + 15
         loudest = 0.0
