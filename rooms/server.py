@@ -10,15 +10,22 @@ from aiohttp import web
 from rooms.app import create_app
 from rooms.config import RoomsConfig
 
-#: Libraries that log every packet, ICE check or request at INFO.
-QUIET = ("aioice", "aiortc", "aiohttp.access")
+#: Libraries that log every packet or ICE check at INFO.
+QUIET = ("aioice", "aiortc")
 
 
 def setup_logging(level: int = logging.INFO) -> None:
-    """Log to stderr with timestamps; keep chatty libraries at WARNING."""
-    logging.basicConfig(level=level, format="%(asctime)s %(name)s: %(message)s")
+    """Log to stderr with timestamps; keep chatty libraries at WARNING.
+
+    Where logging is set up already, a launcher chose what to show (every request line
+    with `spaces up --verbose`); otherwise request lines are left out too.
+    """
     for name in QUIET:
         logging.getLogger(name).setLevel(logging.WARNING)
+    if logging.getLogger().handlers:
+        return
+    logging.basicConfig(level=level, format="%(asctime)s %(name)s: %(message)s")
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
 
 
 def serve(config: RoomsConfig, host: str = "127.0.0.1", port: int = 8100) -> None:

@@ -15,7 +15,12 @@ from portal.context import EXTENSION
 from portal.feeds import feeds
 from portal.hosting.api import hosting_api
 from portal.hosting.views import hosting
-from portal.security import apply_security_headers, content_security_policy, origin_of
+from portal.security import (
+    apply_security_headers,
+    content_security_policy,
+    origin_of,
+    wants_json,
+)
 from portal.views.api import api
 from portal.views.metrics import metrics
 from portal.views.pages import pages
@@ -31,16 +36,12 @@ _MESSAGES = {
 }
 
 
-def _wants_json() -> bool:
-    return request.path.startswith("/api/")
-
-
 def _error_response(error: HTTPException) -> tuple[Response, int]:
     code = error.code or 500
     # Our own aborts carry a specific description; Werkzeug's defaults are too generic.
     specific = error.description != type(error).description
     message = error.description if specific else _MESSAGES.get(code, error.description)
-    if _wants_json():
+    if wants_json(request.path):
         if code == 404 and not specific:
             message = "no such API endpoint; see /api/v1/openapi.json for the ones there are"
         response = jsonify({"error": message})

@@ -81,7 +81,7 @@ def search() -> tuple[str, int] | Response:
         query = search_query(request.args)
     except QueryError as error:
         return render_template(
-            "portal/search.html", query=SearchQuery(), error=str(error), result=None
+            "portal/search.html", query=_as_typed(), error=str(error), result=None
         ), 400
     link = _search_links(query)
     render = functools.partial(_search_page, query, link)
@@ -90,6 +90,14 @@ def search() -> tuple[str, int] | Response:
     if request.full_path.rstrip("?") != link():
         return render()
     return cache.serve("search", astuple(query), render, per_visitor=True)
+
+
+def _as_typed() -> SearchQuery:
+    """The words of a search that could not be run, so the box keeps what was typed."""
+    try:
+        return SearchQuery(q=(request.args.get("q") or "").strip()[:500])
+    except QueryError:
+        return SearchQuery()
 
 
 def _search_page(query: SearchQuery, link: Callable[..., str]) -> Response:

@@ -65,7 +65,12 @@ def test_an_overdue_space_says_the_host_has_not_started(client, make_space, now)
 
 
 def test_an_ended_space_offers_nothing_to_listen_to(client, make_space) -> None:
-    gone = make_space(title="Over now", state=State.ENDED, url="https://x.com/i/spaces/1OdKrjPXXwXKX", platform="x")
+    gone = make_space(
+        title="Over now",
+        state=State.ENDED,
+        url="https://x.com/i/spaces/1OdKrjPXXwXKX",
+        platform="x",
+    )
     html = text_of(client.get(f"/spaces/{gone}"))
     assert "Listen on" not in html and "See where it was" in html
 
@@ -186,3 +191,9 @@ def test_pages_work_without_inline_code(client, make_space, now) -> None:
         assert not re.search(r"<script(?![^>]*\bsrc=)", html), path
         assert not re.search(r"\sstyle=", html), path
         assert not re.search(r"\son[a-z]+=", html), path
+
+
+def test_a_search_that_cannot_run_keeps_what_was_typed(client) -> None:
+    response = client.get("/search?q=late+jazz&sort=nonsense")
+    assert response.status_code == 400
+    assert 'value="late jazz"' in text_of(response)
