@@ -190,7 +190,10 @@ def test_ended_room_page_has_end_date(server: ServerThread) -> None:
     assert page.json_ld[0]["endDate"]
     assert page.meta["spaces:state"] == "ended"
     _, _, embed = run(request("GET", f"{server.url}/s/{room['id']}/embed"))
-    assert "This space has ended." in embed and re.search(r"<button[^>]*disabled", embed)
+    assert "This space has ended." in embed
+    # Nothing to press: the Listen button is not shown once a space has ended.
+    listen = re.search(r"<button[^>]*player-listen[^>]*>", embed, re.S)
+    assert listen and " hidden" in listen.group(0)
 
 
 def test_embed_page_loads_player_script(server: ServerThread) -> None:
@@ -198,8 +201,9 @@ def test_embed_page_loads_player_script(server: ServerThread) -> None:
     status, headers, html = run(request("GET", f"{server.url}/s/{room['id']}/embed"))
     assert status == 200 and "X-Frame-Options" not in headers
     assert 'src="/static/rooms/player.js"' in html and ">Listen</button>" in html
-    status, _, js = run(request("GET", f"{server.url}/static/rooms/player.js"))
+    status, _, js = run(request("GET", f"{server.url}/static/rooms/media.js"))
     assert status == 200 and "RTCPeerConnection" in js
+    assert 'src="/static/rooms/media.js"' in html
 
 
 def test_unknown_room_pages_are_404(server: ServerThread) -> None:
