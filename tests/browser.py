@@ -7,7 +7,8 @@ import re
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -111,3 +112,19 @@ def axe_violations(page: Any, impacts: tuple[str, ...] = ("serious", "critical")
         for v in results
         if v["impact"] in impacts
     ]
+
+
+def wait_until(check: Callable[[], Any], timeout: float, what: str) -> Any:
+    """Poll `check` until it returns something truthy; fail saying `what` did not happen.
+
+    Not page.wait_for_function: that evaluates a string inside the page, which the
+    portal's CSP (no eval) forbids; checks here call page.evaluate from Python instead.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout} s (last: {value!r})")
+        time.sleep(0.1)

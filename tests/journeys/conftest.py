@@ -7,8 +7,7 @@ badge that changes by itself.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,15 +130,3 @@ def world(data_dir: Path, sqlite_url: str) -> Iterator[World]:
         cleanup.callback(rooms.stop)
         browser = cleanup.enter_context(launch_chromium())
         yield World(portal_url, rooms, services, config, browser)
-
-
-def wait_until(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll `check` until it returns something truthy; fail saying `what` did not happen."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {timeout} s (last: {value!r})")
-        time.sleep(0.1)

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from rooms.client import RoomConnection, join_listener
-from tests.browser import DESKTOP, PHONE, save_screenshot
-from tests.journeys.conftest import World, wait_until
+from tests.browser import DESKTOP, PHONE, save_screenshot, wait_until
+from tests.journeys.conftest import World
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -13,15 +13,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.spaces.test_up import wait_for
 from tests.support import free_port
 
 pytestmark = pytest.mark.slow
@@ -33,20 +32,6 @@ CHATTER = ["alembic", "Context impl SQLiteImpl", "rq.worker", "Job OK", "setup p
 def _get_json(url: str) -> Any:
     with urllib.request.urlopen(url, timeout=10) as response:  # loopback only
         return json.loads(response.read())
-
-
-def _wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = predicate()
-        except OSError as error:
-            last = error
-        if last and not isinstance(last, Exception):
-            return last
-        time.sleep(1)
-    raise AssertionError(f"{what} did not happen within {timeout:.0f} s (last: {last!r})")
 
 
 def _demo_listings(portal: str, rooms: str) -> list[dict[str, Any]]:
@@ -83,7 +68,7 @@ def _run_until_demo_is_live(workdir: Path, ports: tuple[int, int], *flags: str) 
             start_new_session=True,
         )
         try:
-            demo = _wait_for(
+            demo = wait_for(
                 lambda: _live_demo(portal, rooms, started), 240, "the demo checked and live"
             )
             listings = _demo_listings(portal, rooms)

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,7 +16,14 @@ from core.catalog.models import HostedRoom, User
 from core.config import Config
 from core.queues import CRAWL_NOW
 from core.services import Services
-from tests.browser import DESKTOP, PHONE, axe_violations, horizontal_overflow, launch_chromium
+from tests.browser import (
+    DESKTOP,
+    PHONE,
+    axe_violations,
+    horizontal_overflow,
+    launch_chromium,
+    wait_until,
+)
 from tests.portal.hosting.conftest import browser_sign_in
 from tests.worker.conftest import StatusServer
 from tests.worker.test_liveness import event_page
@@ -38,18 +44,6 @@ def pages() -> Iterator[StatusServer]:
     server = StatusServer("127.0.0.1").start()
     yield server
     server.stop()
-
-
-def wait_until(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll `check` from Python (the portal's CSP forbids evaluating strings in the page)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {timeout} s (last: {value!r})")
-        time.sleep(0.1)
 
 
 def _focused(page) -> str:

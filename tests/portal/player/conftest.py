@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -83,19 +82,3 @@ def stack(data_dir: Path, sqlite_url: str) -> Iterator[Stack]:
                 return space.id
 
         yield Stack(portal, rooms, open_space)
-
-
-def wait_until(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll `check` until it returns something truthy; fail saying `what` did not happen.
-
-    Not page.wait_for_function: that evaluates a string inside the page, which the
-    portal's CSP (no eval) forbids.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {timeout} s (last: {value!r})")
-        time.sleep(0.1)

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 
-from tests.browser import launch_chromium
-from tests.portal.player.conftest import Stack, wait_until
+from tests.browser import launch_chromium, wait_until
+from tests.portal.player.conftest import Stack
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
