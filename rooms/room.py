@@ -64,6 +64,7 @@ class Room:
         self._on_abandoned = on_abandoned
         self._announce: asyncio.TimerHandle | None = None
         self._host_timer: asyncio.TimerHandle | None = None
+        self._told_away = False  # participants were told the host is gone
         # Live captions while the room is live (rooms.recording.start_media).
         self.captions: CaptionFeed | None = None
         self.mixer.on_levels = self._send_levels
@@ -196,11 +197,17 @@ class Room:
         if not away and self._host_timer is not None:
             self._host_timer.cancel()
             self._host_timer = None
-            self.broadcast({"type": "notice", "code": "host_back", "message": "The host is back."})
+            if self._told_away:  # only those who heard the host was gone hear they are back
+                self._told_away = False
+                back = {"type": "notice", "code": "host_back", "message": "The host is back."}
+                for peer in list(self.peers.values()):
+                    if peer.role != "host":
+                        self.tell(peer, back)
         elif away and self._host_timer is None and self._on_abandoned is not None:
             loop = asyncio.get_running_loop()
             self._host_timer = loop.call_later(self.host_grace_s, self._abandon)
             if self.peers:
+                self._told_away = True
                 self.broadcast(
                     {
                         "type": "notice",

@@ -100,6 +100,12 @@
   // Both directions are pinned to the configured portal origin.
   const parentOrigin = document.body.dataset.parentOrigin || "";
   const framed = window.parent !== window;
+  // Inside the portal's space page, which has its own share box, the player's would
+  // say the same thing twice.
+  if (framed && parentOrigin && location.ancestorOrigins &&
+      location.ancestorOrigins[0] === parentOrigin) {
+    document.body.classList.add("in-portal");
+  }
   let lastTold = "";
   let lastHeight = -1;
 

@@ -85,6 +85,8 @@ def test_a_listener_finds_a_live_space_hears_it_and_reacts(world: World) -> None
         5,
         "the player frame growing to the player's height",
     )
+    # The portal's page has the share box: the player does not repeat it.
+    assert not player.locator(".player-share").is_visible()
     # The page's own count follows the room: the host is on stage, this person listens.
     wait_until(
         lambda: listener.locator('[data-space-stat="listeners"]').inner_text() == "1",

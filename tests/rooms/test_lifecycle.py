@@ -86,11 +86,18 @@ def test_space_survives_a_short_host_drop(start_server: Any) -> None:
         host = await connect_control(server.url, room["id"], token, role="host")
         listener = await connect_control(server.url, room["id"])
         try:
+            await asyncio.sleep(0.3)
+            # Nobody heard the host was gone, so nobody is told they are back.
+            assert not [
+                m for m in host.messages + listener.messages if m.get("code") == "host_back"
+            ]
             await host.close()
             notice = await listener.wait_message("notice", code="host_away")
             assert "ends in 2 s" in notice["message"] or "ends in 1 s" in notice["message"]
             host = await connect_control(server.url, room["id"], token, role="host")
             await listener.wait_message("notice", code="host_back")
+            await asyncio.sleep(0.3)
+            assert not [m for m in host.messages if m.get("code") == "host_back"]
             await asyncio.sleep(2.0)
             assert (await status(server, room["id"]))["state"] == "live"
             assert not listener.ended.is_set()
@@ -110,6 +117,11 @@ def test_space_ends_when_the_host_does_not_return(start_server: Any) -> None:
         host = await connect_control(server.url, room["id"], token, role="host")
         listener = await connect_control(server.url, room["id"])
         try:
+            await asyncio.sleep(0.3)
+            # Nobody heard the host was gone, so nobody is told they are back.
+            assert not [
+                m for m in host.messages + listener.messages if m.get("code") == "host_back"
+            ]
             await host.close()
             await asyncio.wait_for(listener.ended.wait(), 5)
             final = await until_state(server, room["id"], "ended", timeout=2)
