@@ -10,6 +10,8 @@ from core.catalog.states import State
 #: The platform of a page that describes a space and says nothing more specific about
 #: it; a record of it never replaces a more specific platform the catalog already knows.
 GENERIC_PLATFORM = "web"
+#: Longest topic kept (what crawlers read, and what the search filter takes).
+TOPIC_MAX = 40
 
 
 @dataclass

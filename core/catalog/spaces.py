@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from core.catalog.db import touch
 from core.catalog.models import Host, Sighting, Space, SpaceCheck, StateChange
-from core.catalog.records import GENERIC_PLATFORM, Observation, SpaceRecord
+from core.catalog.records import GENERIC_PLATFORM, TOPIC_MAX, Observation, SpaceRecord
 from core.catalog.schedule import next_check_after
 from core.catalog.states import State, TransitionRefused, check_transition
 from core.timeutil import utcnow
@@ -70,8 +70,9 @@ def upsert_space(session: Session, record: SpaceRecord, *, now: datetime | None 
         if value is not None and getattr(space, name) != value:
             setattr(space, name, value)
             changed = True
-    if record.topics and sorted(space.topics or []) != sorted(record.topics):
-        space.topics = list(dict.fromkeys(record.topics))
+    topics = list(dict.fromkeys(topic[:TOPIC_MAX] for topic in record.topics))
+    if topics and sorted(space.topics or []) != sorted(topics):
+        space.topics = topics
         changed = True
     if record.platform != GENERIC_PLATFORM and space.platform != record.platform:
         space.platform = record.platform

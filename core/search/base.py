@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from core.catalog.records import TOPIC_MAX
+
 SORTS = ("relevance", "listeners", "recent", "starting")
 STATES = ("live", "scheduled", "ended")
 FACETS = ("state", "lang", "topic")
@@ -13,7 +15,7 @@ MAX_PER_PAGE = 100
 MAX_Q_LENGTH = 500
 #: Longest filter values a query may carry; the catalog stores no longer ones (the API
 #: document states them, and `spaces up` sizes its request-line limit to fit them).
-FILTER_LENGTHS = {"lang": 12, "topic": 40, "host": 120}
+FILTER_LENGTHS = {"lang": 12, "topic": TOPIC_MAX, "host": 120}
 
 
 class QueryError(ValueError):

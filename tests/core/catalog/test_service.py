@@ -47,6 +47,15 @@ def test_upsert_is_idempotent(catalog: Catalog) -> None:
         ]
 
 
+def test_topics_are_kept_as_long_as_search_can_filter_by_them(catalog: Catalog) -> None:
+    long = "t" * 60
+    with catalog.session() as s:
+        upsert_space(s, record(topics=[long, "jazz"]))
+    with catalog.session() as s:
+        again = upsert_space(s, record(topics=[long, "jazz"]))
+        assert again.topics == ["t" * 40, "jazz"] and again.version == 1  # no change
+
+
 def test_change_bumps_version_and_reports_commit(catalog: Catalog) -> None:
     seen: list[set[int]] = []
     catalog.on_commit(seen.append)

@@ -44,7 +44,7 @@ HEADER_MAX_PX = 64
 # Long unbroken words and addresses, as crawled titles and descriptions can carry.
 LONG_WORD = "Supercalifragilisticexpialidocious" * 3
 LONG_URL = "https://example.org/" + "very-long-path-segment-without-spaces" * 4
-LONG_TOPIC = "averyveryverylongtopicnamewithoutanybreaksatall"
+LONG_TOPIC = "averyveryverylongtopicnamewithoutanybrea"  # 40: the longest a topic is kept
 
 
 @dataclass
@@ -186,7 +186,11 @@ def _visit_everywhere(browser: Any, base: str, path: str, label: str, signed_in:
             page.set_viewport_size(viewport)
             for scheme in ("light", "dark"):
                 page.emulate_media(color_scheme=scheme)
-                page.goto(base + path)
+                response = page.goto(base + path)
+                expected = 404 if label == "not-found" else 200
+                if response is None or response.status != expected:
+                    status = response.status if response else "no response"
+                    problems.append(f"{label}: HTTP {status}, expected {expected}")
                 problems += _check(page, f"{label} {device} {scheme}")
         assert problems == [], "\n".join(problems)
         assert errors == []
