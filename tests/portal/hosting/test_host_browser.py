@@ -75,6 +75,9 @@ def test_a_host_changes_handle_and_a_taken_one_is_refused_beside_the_field(
         browser_sign_in(page, base_url, host, "/host/")
         assert "@ann_lee" in page.locator("main").inner_text()
         page.get_by_role("link", name="Change your name or handle").click()
+        # The dashboard has a handle field of its own (claims): wait for the settings.
+        page.wait_for_url(f"{base_url}/account/settings")
+        page.get_by_role("heading", name="Your name and handle").wait_for()
         handle = page.get_by_role("textbox", name=re.compile("^Handle"))
         handle.fill("Someone_Else")
         with page.expect_navigation():
