@@ -38,23 +38,6 @@
     if (known) { select.value = primary; }
   }
 
-  function localTimes() {
-    var format;
-    try {
-      format = new Intl.DateTimeFormat(undefined, {
-        weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit",
-        timeZoneName: "short"
-      });
-    } catch (error) {
-      return;
-    }
-    document.querySelectorAll("time[data-local]").forEach(function (el) {
-      var date = new Date(el.getAttribute("datetime"));
-      if (isNaN(date.getTime())) { return; }
-      el.title = el.textContent;
-      el.textContent = format.format(date);
-    });
-  }
 
   function suggestHandle(name) {
     var handle = name.toLowerCase().normalize("NFKD").replace(/[\u0300-\u036f]/g, "")
@@ -125,7 +108,6 @@
   document.addEventListener("DOMContentLoaded", function () {
     setupZone();
     setupLanguage();
-    localTimes();
     setupHandle();
     setupOutcomes();
   });

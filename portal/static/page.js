@@ -31,6 +31,27 @@
     });
   }
 
+  // Times of day in the viewer's own time zone and language ("Tue 8 Dec, 18:00 CET");
+  // the server writes them in UTC, which is what shows without scripts.
+  var localFormat = null;
+  try {
+    localFormat = new Intl.DateTimeFormat(undefined, {
+      weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit",
+      timeZoneName: "short"
+    });
+  } catch (error) { /* an old browser: the UTC text stays */ }
+
+  function localTimes(root) {
+    if (!localFormat) { return; }
+    root.querySelectorAll("time[data-local]:not([data-localized])").forEach(function (el) {
+      var date = new Date(el.getAttribute("datetime"));
+      if (isNaN(date.getTime())) { return; }
+      el.title = el.textContent;
+      el.textContent = localFormat.format(date);
+      el.setAttribute("data-localized", "");
+    });
+  }
+
   function announce(message) {
     var status = document.querySelector("[data-copy-status]");
     if (status) { status.textContent = message; }
@@ -162,11 +183,13 @@
 
   refreshTimes();
   setInterval(refreshTimes, 5000);
+  localTimes(document);
   followSpace();
   enhance(document);
   // nav.js swapped in a new <main>: enhance what it brought.
   document.addEventListener("spaces:navigated", function () {
     refreshTimes();
+    localTimes(document.getElementById("main"));
     followSpace();
     enhance(document.getElementById("main"));
   });

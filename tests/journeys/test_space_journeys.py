@@ -8,11 +8,16 @@ a badge that changes without a reload.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
 
+from core.catalog.records import SpaceRecord
+from core.catalog.spaces import upsert_space
+from core.catalog.states import State
 from rooms.client import RoomConnection, join_listener
 from tests.browser import DESKTOP, PHONE, save_screenshot, wait_until
 from tests.journeys.conftest import World
@@ -176,3 +181,29 @@ def test_the_host_ends_and_every_screen_says_so(world: World) -> None:
     )
     save_screenshot(listener, "journey ended in the portal")
     assert listener.problems == []
+
+
+def test_a_scheduled_space_reads_in_the_viewers_time_zone(world: World) -> None:
+    starts = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+    with world.services.catalog.session() as session:
+        space = upsert_space(
+            session,
+            SpaceRecord(
+                url="https://x.com/i/spaces/1YqGoAbcdEfGh",
+                platform="x",
+                title="Tomorrow's talk",
+                state=State.SCHEDULED,
+                scheduled_start=starts,
+                host_handle="ada",
+                host_name="Ada",
+            ),
+        )
+        session.flush()
+        space_id = space.id
+    page = world.page(viewport=PHONE, timezone_id="America/Sao_Paulo", locale="en-GB")
+    page.goto(f"{world.portal}/spaces/{space_id}")
+    local = page.locator("[data-space-timing] time[data-local]")
+    wait_until(lambda: local.get_attribute("data-localized") is not None, 5, "localising")
+    shown = starts.astimezone(ZoneInfo("America/Sao_Paulo"))
+    assert f"{shown:%H:%M}" in local.inner_text() and "UTC" not in local.inner_text()
+    assert page.problems == []
