@@ -120,9 +120,10 @@ class Names:
         user = self.users.get(user_id)
         if user is None:
             return Named("A deleted account")
-        handle = getattr(user, "handle", "") or ""
-        detail = " · ".join(filter(None, [f"@{handle}" if handle else "", user.email]))
-        return Named(user.display_name or user.email, detail=detail)
+        detail = " · ".join([f"@{user.handle}", user.email])
+        # Every account has a page under its handle, hosted or not.
+        page = url_for("pages.host", handle=user.handle)
+        return Named(user.display_name or user.email, page, detail)
 
     def space(self, space_id: int) -> Named:
         """Name a space by its title, linked to its page (its admin card once hidden)."""
