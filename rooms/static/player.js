@@ -75,6 +75,11 @@
 
   function tokenFromFragment() {
     const match = /(?:^|[#&])token=([^&]+)/.exec(location.hash);
+    // Framed, the page around says who the person is every time it loads the player:
+    // nothing is remembered, so someone who signed out there is a guest here too.
+    if (document.body.classList.contains("embed")) {
+      return match ? decodeURIComponent(match[1]) : "";
+    }
     if (match) {
       sessionStorage.setItem("spaces-token", decodeURIComponent(match[1]));
       history.replaceState(null, "", location.pathname + location.search);

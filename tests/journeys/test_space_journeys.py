@@ -18,7 +18,8 @@ import pytest
 from core.catalog.records import SpaceRecord
 from core.catalog.spaces import upsert_space
 from core.catalog.states import State
-from rooms.client import RoomConnection, join_listener
+from portal.hosting import roomserver
+from rooms.client import RoomConnection, join_host, join_listener
 from tests.browser import DESKTOP, PHONE, save_screenshot, wait_until
 from tests.journeys.conftest import World
 
@@ -207,3 +208,29 @@ def test_a_scheduled_space_reads_in_the_viewers_time_zone(world: World) -> None:
     shown = starts.astimezone(ZoneInfo("America/Sao_Paulo"))
     assert f"{shown:%H:%M}" in local.inner_text() and "UTC" not in local.inner_text()
     assert page.problems == []
+
+
+def test_the_player_remembers_nobody_once_the_portal_stops_naming_them(world: World) -> None:
+    ada = world.person("ada@example.org", "Ada Lovelace", "ada", host=True)
+    nia = world.person("nia@example.org", "Nia Long", "nia")
+    room_id, _ = world.open_room(ada, "Who is here")
+    host = world.rooms.call(
+        join_host(world.rooms.url, room_id, roomserver.host_token(world.config, ada))
+    )
+    try:
+        listeners = lambda: [p["name"] for p in host.state.get("listeners", [])]  # noqa: E731
+        token = roomserver.listen_token(world.config, nia, "")
+        embed = f"{world.rooms.url}/s/{room_id}/embed"
+        page = world.page(viewport=PHONE)
+        page.goto(f"{embed}#token={token}")  # as the portal frames it for Nia
+        page.get_by_role("button", name="Listen").click()
+        wait_until(lambda: listeners() == ["Nia Long"], 10, "the host seeing Nia by name")
+        page.get_by_role("button", name="Leave").click()
+        wait_until(lambda: listeners() == [], 10, "Nia leaving")
+        # Signed out, the portal frames the player with no token: a guest, in the same tab.
+        page.goto(embed)
+        page.get_by_role("button", name="Listen").click()
+        wait_until(lambda: listeners(), 10, "someone listening again")
+        assert listeners()[0].startswith("Guest ")
+    finally:
+        world.rooms.call(host.close())
