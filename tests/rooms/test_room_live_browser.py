@@ -262,11 +262,13 @@ def test_embed_tells_the_portal_its_size_and_state(start_server: Any) -> None:
             state = last(page, "state")
             assert state["roomState"] == "live" and state["state"] == "idle"
             assert state["listeners"] == 0 and state["recording"] == ""
-            height = last(page, "size")["height"]
+            # The last size told is the player's height, once the layout has settled.
+            measure = "Math.ceil(document.documentElement.getBoundingClientRect().height)"
+            deadline = time.monotonic() + 5
+            while (height := last(page, "size")["height"]) != frame.evaluate(measure):
+                assert time.monotonic() < deadline, f"told {height}, is {frame.evaluate(measure)}"
+                time.sleep(0.1)
             assert isinstance(height, int) and height > 200
-            assert height == frame.evaluate(
-                "Math.ceil(document.documentElement.getBoundingClientRect().height)"
-            )
             # Sized to that height, the frame has nothing left to scroll.
             page.evaluate(f"document.getElementById('player').style.height = '{height}px'")
             assert frame.evaluate(
