@@ -176,10 +176,17 @@ _SUBMISSION = {
         "202": _json(
             {
                 "type": "object",
-                "required": ["status", "id", "url"],
-                "properties": {"status": _STRING, "id": {"type": "integer"}, "url": _STRING},
+                "required": ["status", "id", "url", "status_url"],
+                "properties": {
+                    "status": _STRING,
+                    "id": {"type": "integer"},
+                    "url": _STRING,
+                    "status_url": _STRING,
+                },
             },
-            "Accepted; a crawl of the link is queued.",
+            "Accepted; a crawl of the link is queued. GET `status_url` (same session) for "
+            "its outcome: `state` pending, behind, found, nothing or failed, and `text` "
+            "saying it in words.",
         ),
         "400": _error_response("The body or link is invalid, or the CSRF header is missing."),
         "401": _error_response("Not signed in."),
