@@ -52,8 +52,9 @@ def launch_chromium(extra_flags: list[str] | None = None) -> Iterator:
 
 
 @contextmanager
-def serve(app: Flask, port: int = 0) -> Iterator[str]:
-    """Serve `app` on loopback (`port`, or a free one) in a thread; yield its base URL."""
+def serve(app: Flask | Callable[..., Any], port: int = 0) -> Iterator[str]:
+    """Serve `app` (Flask or any WSGI app) on loopback (`port`, or a free one) in a thread;
+    yield its base URL."""
     server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

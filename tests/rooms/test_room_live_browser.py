@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import re
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
 from rooms.client import connect_control, create_room, join_host, join_listener
-from tests.browser import launch_chromium
+from tests.browser import launch_chromium, serve
 from tests.rooms.conftest import ServerThread, free_port, host_token
 from tests.rooms.test_player_browser import page, wait_until  # noqa: F401 - fixture
 
@@ -218,30 +215,15 @@ def last(page: Any, kind: str) -> Any:  # noqa: F811
     )
 
 
-@contextmanager
-def framing_page(html: str, port: int) -> Iterator[str]:
+def framing_page(html: str, port: int) -> AbstractContextManager[str]:
     """Serve `html` at / on a loopback port in a thread (the portal's place); yield its URL."""
+    body = html.encode()
 
-    class Page(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the standard library's name
-            body = html.encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def answer(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+        return [body]
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", port), Page)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    return serve(answer, port)  # any WSGI app will do
 
 
 def test_embed_tells_the_portal_its_size_and_state(start_server: Any) -> None:
