@@ -13,21 +13,27 @@ from core.catalog.models import Source
 from core.timeutil import utcnow
 
 #: How a source is read: a "page" as whatever its content turns out to be (a page, or a
-#: feed or sitemap when it looks like one); the other kinds always as a list of links.
-SOURCE_KINDS = frozenset({"page", "feed", "sitemap", "directory"})
-LINK_LIST_KINDS = SOURCE_KINDS - {"page"}
+#: feed or sitemap when it looks like one); feeds, sitemaps and directories always as a
+#: list of links; the API kinds by their own protocol (crawler.sources), not by Scrapy.
+LINK_LIST_KINDS = frozenset({"feed", "sitemap", "directory"})
+API_KINDS = frozenset({"mastodon", "bluesky", "xsearch", "nostr"})
+SOURCE_KINDS = LINK_LIST_KINDS | API_KINDS | {"page"}
+#: Relays are reached over WebSocket; every other kind over HTTP(S).
+_SCHEMES = {"nostr": ("ws", "wss")}
 
 
 class InvalidSource(ValueError):
     """A source URL or setting the crawler cannot use."""
 
 
-def normalize_source_url(url: str) -> str:
+def normalize_source_url(url: str, kind: str = "page") -> str:
     """Return `url` with its scheme and host lower-cased; raise InvalidSource if unusable."""
     text = (url or "").strip()
     parts = urlsplit(text)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise InvalidSource(f"{text!r} is not a web address; give a full http:// or https:// URL")
+    schemes = _SCHEMES.get(kind, ("http", "https"))
+    if parts.scheme.lower() not in schemes or not parts.hostname:
+        wanted = " or ".join(f"{scheme}://" for scheme in schemes)
+        raise InvalidSource(f"{text!r} is not a {kind} source address; give a full {wanted} URL")
     netloc = parts.netloc
     # Only the host part is case-insensitive; user info (rare) keeps its case.
     userinfo, _, hostport = netloc.rpartition("@")
@@ -37,7 +43,8 @@ def normalize_source_url(url: str) -> str:
 
 def get_source_by_url(session: Session, url: str) -> Source | None:
     """Return the source crawling `url`, if there is one."""
-    return session.scalar(select(Source).where(Source.url == normalize_source_url(url)))
+    kind = "nostr" if urlsplit(url.strip()).scheme.lower() in _SCHEMES["nostr"] else "page"
+    return session.scalar(select(Source).where(Source.url == normalize_source_url(url, kind)))
 
 
 def add_source(
@@ -47,6 +54,7 @@ def add_source(
     kind: str = "page",
     interval_s: int = 300,
     depth: int = 1,
+    query: str = "",
     now: datetime | None = None,
 ) -> Source:
     """Add a source to crawl every `interval_s` seconds; adding the same URL again updates it."""
@@ -56,7 +64,9 @@ def add_source(
         raise InvalidSource("a source's interval must be at least 10 seconds")
     if not 0 <= depth <= 5:
         raise InvalidSource("a source's depth must be between 0 and 5")
-    normalized = normalize_source_url(url)
+    if len(query) > 500:
+        raise InvalidSource("a source's query must be at most 500 characters")
+    normalized = normalize_source_url(url, kind)
     source = session.scalar(select(Source).where(Source.url == normalized))
     if source is None:
         # A new source is due at once, so adding one shows results without waiting.
@@ -65,6 +75,7 @@ def add_source(
     source.kind = kind
     source.interval_s = interval_s
     source.depth = depth
+    source.query = query
     session.flush()
     return source
 

@@ -70,6 +70,10 @@ class Space(Base):
     next_check_at: Mapped[datetime | None]
     check_failures: Mapped[int] = mapped_column(Integer, default=0)
     last_check_error: Mapped[str] = mapped_column(String(500), default="")
+    # Health beside the failures: the last good check, its HTTP status and a reason code.
+    last_ok_at: Mapped[datetime | None]
+    last_status: Mapped[int] = mapped_column(Integer, default=0)
+    check_reason: Mapped[str] = mapped_column(String(40), default="")
     version: Mapped[int] = mapped_column(Integer, default=1)  # bumped on every change
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
