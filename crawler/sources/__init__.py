@@ -1,0 +1,16 @@
+"""Readers of sources that are not web pages: social APIs, relays, searches (see base)."""
+
+from __future__ import annotations
+
+from crawler.sources.base import Reader
+
+#: Every reader, by the source kind it reads.
+READERS: dict[str, Reader] = {}
+
+
+def reader_for_url(url: str) -> Reader | None:
+    """Return the reader that recognises `url` as its kind of source, if one does."""
+    for reader in READERS.values():
+        if reader.claims(url):
+            return reader
+    return None
