@@ -8,6 +8,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+#: The crawler's product token: what robots.txt groups name to address it.
+BOT_NAME = "SpacesBot"
+BOT_VERSION = "1.0"
+
 #: Seconds the portal keeps a rendered search answer; Config.extra["response_cache_ttl_s"]
 #: overrides it, 0 turns the cache off.
 RESPONSE_CACHE_TTL_S = 5.0
@@ -71,6 +75,11 @@ class Config:
         """Return how long search answers are cached; tests run uncached unless they ask."""
         default = 0.0 if self.testing else RESPONSE_CACHE_TTL_S
         return float(self.extra.get("response_cache_ttl_s", default))
+
+    @property
+    def user_agent(self) -> str:
+        """Return the User-Agent every crawl and source poll sends: the bot and its page."""
+        return f"{BOT_NAME}/{BOT_VERSION} (+{self.portal_url}/about/bot)"
 
     def with_(self, **changes: Any) -> Config:
         """Return a copy with some settings changed (tests, `spaces up`)."""
