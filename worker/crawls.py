@@ -61,13 +61,15 @@ def crawl(
     *,
     depth: int = 1,
     kind: str = "page",
+    query: str = "",
     progress: Callable[[str], None] | None = None,
 ) -> CrawlReport:
     """Crawl `urls` to `depth` links deep in a child process, landing spaces in the catalog.
 
-    `kind` is how the URLs are read (core.catalog.sources.SOURCE_KINDS).
+    `kind` is how the URLs are read (core.catalog.sources.SOURCE_KINDS); `query` is what
+    a social API or relay source is asked for.
     """
-    return run_crawl(urls, config, depth=depth, kind=kind, progress=progress)
+    return run_crawl(urls, config, depth=depth, kind=kind, query=query, progress=progress)
 
 
 def run_crawl(
@@ -76,6 +78,7 @@ def run_crawl(
     *,
     depth: int = 1,
     kind: str = "page",
+    query: str = "",
     progress: Callable[[str], None] | None = None,
     settings: dict[str, Any] | None = None,
     processes: int = 1,
@@ -102,6 +105,8 @@ def run_crawl(
     if good:
         with _shared_redis(config) as shared:
             command = [*good, "--depth", str(depth), "--kind", kind, "--json"]
+            if query:
+                command += ["--query", query]
             for key, value in (settings or {}).items():
                 command += ["--set", f"{key}={json.dumps(value)}"]
             _run_children(command, shared, processes, report, say)

@@ -15,7 +15,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
 import aiohttp
@@ -25,6 +25,11 @@ from yarl import URL
 from core.netguard import ForbiddenTarget
 from core.webfetch import GuardedResolver, ProbeError, UrlGuard, read_body
 from crawler.sources.base import SourceError
+
+if TYPE_CHECKING:
+    import redis
+
+    from core.config import Config
 
 MAX_BYTES = 4 * 1024 * 1024
 MAX_REDIRECTS = 3
@@ -77,8 +82,16 @@ class Http:
         user_agent: str,
         timeout_s: float = 15.0,
         max_bytes: int = MAX_BYTES,
+        config: Config | None = None,
+        redis: redis.Redis | None = None,
+        api_session: aiohttp.ClientSession | None = None,
     ) -> None:
         self.session = session
+        #: For APIs an operator configured (X's): not held to the guard, may be local.
+        self.api_session = api_session or session
+        #: The configuration and Redis, for readers that need settings or shared state.
+        self.config = config
+        self.redis = redis
         self.guard = UrlGuard(allow)
         self.user_agent = user_agent
         self.timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=min(5.0, timeout_s))
@@ -100,6 +113,8 @@ class Http:
         url: str,
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
+        *,
+        guarded: bool = True,
     ) -> Any:
         """GET `url` as JSON; return None when it is unchanged since asked last (304)."""
         answer = await self.get(
@@ -114,8 +129,13 @@ class Http:
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         conditional: bool = True,
+        guarded: bool = True,
     ) -> HttpAnswer:
-        """GET `url` (with `params`); raise SourceError unless it answers 200 or 304."""
+        """GET `url` (with `params`); raise SourceError unless it answers 200 or 304.
+
+        `guarded=False` is for an API the operator configured (not crawled content): it is
+        fetched over the API session, which may reach a local address.
+        """
         if params:
             url = f"{url}{'&' if '?' in url else '?'}{urlencode(params, doseq=True)}"
         host = (urlsplit(url).hostname or "").lower()
@@ -126,7 +146,7 @@ class Http:
                 raise SourceError("rate_limited", f"{host} asked us to wait", retry_after_s=wait)
             if wait > 0:
                 await asyncio.sleep(wait)
-            answer = await self._fetch(url, headers or {}, conditional)
+            answer = await self._fetch(url, headers or {}, conditional, guarded)
             if answer.status in (429, 503):
                 delay = retry_after(answer.headers.get("Retry-After", ""))
                 state.until = time.monotonic() + (delay or 0.0)
@@ -144,7 +164,9 @@ class Http:
         raise SourceError(status_reason(answer.status), f"{url} answered HTTP {answer.status}",
                           status=answer.status)  # fmt: skip
 
-    async def _fetch(self, url: str, headers: dict[str, str], conditional: bool) -> HttpAnswer:
+    async def _fetch(
+        self, url: str, headers: dict[str, str], conditional: bool, guarded: bool
+    ) -> HttpAnswer:
         sent = {"User-Agent": self.user_agent, **headers}
         known = self.validators.get(url) if conditional else None
         if known is not None:
@@ -154,8 +176,10 @@ class Http:
                 sent["If-Modified-Since"] = known.last_modified
         try:
             for _hop in range(MAX_REDIRECTS + 1):
-                await self.guard.check(url)
-                async with self.session.get(
+                if guarded:
+                    await self.guard.check(url)
+                session = self.session if guarded else self.api_session
+                async with session.get(
                     url, allow_redirects=False, headers=sent, timeout=self.timeout
                 ) as response:
                     if response.status in _REDIRECTS and response.headers.get("Location"):
