@@ -32,6 +32,7 @@ ALL_QUEUES = (SCHEDULE, CRAWL_NOW, LIVENESS, CRAWL)
 CRAWL_URL_JOB = "worker.jobs.crawl_url"
 CRAWL_SOURCE_JOB = "worker.jobs.crawl_source"
 CHECK_SPACES_JOB = "worker.liveness_jobs.check_spaces"
+POLL_SOURCES_JOB = "worker.jobs.poll_sources"
 REINDEX_JOB = "worker.jobs.reindex_search"
 
 REINDEX_TIMEOUT_S = 3600
@@ -145,6 +146,18 @@ def enqueue_source_crawl(services: Services, source_id: int) -> Job | None:
         CRAWL_SOURCE_JOB,
         [source_id],
         f"crawl-source-{source_id}",
+        timeout=CRAWL_TIMEOUT_S,
+    )
+
+
+def enqueue_source_polls(services: Services, source_ids: Sequence[int]) -> Job | None:
+    """Queue one poll of these API sources together; the same ids queued again run once."""
+    ids = sorted(set(source_ids))
+    return enqueue_once(
+        queue(services, CRAWL),
+        POLL_SOURCES_JOB,
+        [ids],
+        f"poll-sources-{digest(','.join(map(str, ids)))}",
         timeout=CRAWL_TIMEOUT_S,
     )
 

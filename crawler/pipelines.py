@@ -6,6 +6,7 @@ import logging
 import time
 from typing import Any
 
+from sqlalchemy.orm import Session
 from twisted.internet import task
 
 from core.catalog.spaces import get_space_by_url, record_sighting, upsert_space
@@ -110,14 +111,18 @@ class CatalogPipeline:
 
     @staticmethod
     def _write(session: Any, item: FoundSpace | Share) -> bool:
-        """Write one item; False for a sighting whose space is not in the catalog."""
-        if isinstance(item, Share):
-            space = get_space_by_url(session, item.space_url)
-            if space is None:
-                return False
-            record_sighting(session, space, item.page_url, item.anchor_text)
-            return True
-        space = upsert_space(session, item.record)
-        if item.page_url and item.page_url != item.record.url:
-            record_sighting(session, space, item.page_url, item.anchor_text)
+        return write_item(session, item)
+
+
+def write_item(session: Session, item: FoundSpace | Share) -> bool:
+    """Write one found item; False for a sighting whose space is not in the catalog."""
+    if isinstance(item, Share):
+        space = get_space_by_url(session, item.space_url)
+        if space is None:
+            return False
+        record_sighting(session, space, item.page_url, item.anchor_text)
         return True
+    space = upsert_space(session, item.record)
+    if item.page_url and item.page_url != item.record.url:
+        record_sighting(session, space, item.page_url, item.anchor_text)
+    return True

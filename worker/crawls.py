@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.catalog.sources import API_KINDS
 from core.config import Config
 from core.netguard import ForbiddenTarget, split_target
 from core.redisconn import close, embedded_redis, embedded_redis_url
@@ -47,6 +48,8 @@ class CrawlReport:
     duration_s: float = 0.0
     peak_rss_mb: float = 0.0  # of the largest crawling process
     pages_by_process: list[int] = field(default_factory=list)
+    #: One `polled` event per API source polled: its outcome, to record on the source.
+    polled: list[dict[str, Any]] = field(default_factory=list)
 
     def add_error(self, message: str) -> None:
         """Count an error, keeping the first hundred messages."""
@@ -96,12 +99,15 @@ def run_crawl(
     good: list[str] = []
     for url in urls:
         try:
-            split_target(url)
+            if kind not in API_KINDS:  # readers guard their own (ws://, API) addresses
+                split_target(url)
         except ForbiddenTarget as error:
             report.add_error(str(error))
             say(f"error: {error}")
         else:
             good.append(url)
+    if kind == "xsearch" and not urls:
+        good = [""]  # X's search has no address of its own: the reader knows the API's
     if good:
         with _shared_redis(config) as shared:
             command = [*good, "--depth", str(depth), "--kind", kind, "--json"]
@@ -110,6 +116,26 @@ def run_crawl(
             for key, value in (settings or {}).items():
                 command += ["--set", f"{key}={json.dumps(value)}"]
             _run_children(command, shared, processes, report, say)
+    report.duration_s = round(time.monotonic() - started, 3)
+    return report
+
+
+def poll_sources(
+    specs: Sequence[dict[str, Any]],
+    config: Config,
+    *,
+    progress: Callable[[str], None] | None = None,
+) -> CrawlReport:
+    """Poll many API sources in one child process; their outcomes are in `report.polled`.
+
+    Each spec is a crawler source spec as a dict: url, kind, query, cursor, id.
+    """
+    say = progress or (lambda _line: None)
+    started = time.monotonic()
+    report = CrawlReport()
+    if specs:
+        lines = "".join(json.dumps(spec) + "\n" for spec in specs)
+        _run_children(["--sources", "-", "--json"], config, 1, report, say, stdin=lines)
     report.duration_s = round(time.monotonic() - started, 3)
     return report
 
@@ -134,6 +160,8 @@ def _run_children(
     processes: int,
     report: CrawlReport,
     say: Callable[[str], None],
+    *,
+    stdin: str | None = None,
 ) -> None:
     """Run `processes` crawler processes with these arguments, all in one crawl."""
     command = [sys.executable, "-m", CRAWLER_MODULE, *arguments]
@@ -146,10 +174,20 @@ def _run_children(
     lock = threading.Lock()
     children = [
         subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+            command,
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
         )
         for _ in range(max(processes, 1))
     ]
+    if stdin is not None:
+        for child in children:
+            assert child.stdin is not None
+            child.stdin.write(stdin)
+            child.stdin.close()
     readers = [
         threading.Thread(target=_read_child, args=(child, n, report, found, lock, say))
         for n, child in enumerate(children)
@@ -214,6 +252,8 @@ def _apply(
         report.skipped += 1
     elif kind == "share":
         report.shares += 1
+    elif kind == "polled":
+        report.polled.append(event)
     elif kind == "done":
         report.peak_rss_mb = max(report.peak_rss_mb, float(event.get("peak_rss_mb", 0.0)))
     elif kind in ("error", "robots"):

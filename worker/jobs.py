@@ -10,17 +10,28 @@ from typing import Any
 from core.catalog.db import Catalog
 from core.catalog.hosting import attach_room_hosts, record_submission_outcome
 from core.catalog.models import Source
-from core.catalog.sources import defer_sources, due_sources, get_source_by_url, record_source_run
+from core.catalog.sources import (
+    API_KINDS,
+    defer_sources,
+    due_sources,
+    get_source_by_url,
+    record_source_run,
+)
 from core.config import Config
-from core.queues import CRAWL_TIMEOUT_S, enqueue_source_crawl
+from core.queues import CRAWL_TIMEOUT_S, enqueue_source_crawl, enqueue_source_polls
 from core.timeutil import utcnow
 from worker import context
 from worker.crawls import CrawlReport, crawl
+from worker.crawls import poll_sources as poll_crawls
 
 log = logging.getLogger(__name__)
 
 # Queued work holds its sources this long; if the job is lost they come back.
 SOURCE_LEASE = timedelta(seconds=CRAWL_TIMEOUT_S + 60)
+#: API sources polled by one crawler process at a time.
+POLL_BATCH = 200
+#: Sources taken from the catalog per tick of the schedule.
+MAX_DUE_PER_TICK = 2000
 
 
 def crawl_source(source_id: int) -> dict[str, Any] | None:
@@ -31,7 +42,60 @@ def crawl_source(source_id: int) -> dict[str, Any] | None:
         if source is None or source.paused:
             return None
         url, depth, kind = source.url, source.depth, source.kind
+    if kind in API_KINDS:
+        return poll_sources([source_id]).get(source_id)
     return _crawl_and_record(services.config, services.catalog, url, depth, source_id, kind)
+
+
+def poll_sources(source_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Poll these API sources together in one crawler process and record each outcome.
+
+    Safe to run twice: a poll resumes from the cursor the last recorded one left, and
+    landing a space or a sighting again changes nothing.
+    """
+    services = context.services()
+    with services.catalog.session() as session:
+        specs = [
+            {
+                "url": source.url,
+                "kind": source.kind,
+                "query": source.query,
+                "cursor": source.cursor,
+                "id": source.id,
+            }  # fmt: skip
+            for source_id in source_ids
+            if (source := session.get(Source, source_id)) is not None and not source.paused
+        ]
+    report = poll_crawls(specs, services.config)
+    outcomes: dict[int, dict[str, Any]] = {}
+    with services.catalog.session() as session:
+        for polled in report.polled:
+            source_id = polled.get("source")
+            if source_id is None:
+                continue
+            record_source_run(
+                session, source_id, pages=1, spaces=int(polled.get("spaces", 0)),
+                errors=1 if polled.get("reason") else 0,
+                duration_s=float(polled.get("duration_s", 0.0)),
+                error=str(polled.get("error", "")), reason=str(polled.get("reason", "")),
+                status=int(polled.get("status") or 0), cursor=polled.get("cursor"),
+                retry_after_s=float(polled.get("retry_after_s") or 0.0),
+            )  # fmt: skip
+            outcomes[source_id] = polled
+        # A source the crawler process never reported on (it died) is tried again later.
+        for spec in specs:
+            if spec["id"] not in outcomes:
+                record_source_run(
+                    session, spec["id"], pages=0, spaces=0, errors=1, duration_s=0.0,
+                    error=_first_error(report), reason="parse",
+                )  # fmt: skip
+        attach_room_hosts(session, share_urls=[space["url"] for space in report.spaces])
+    log.info("polled %d sources: %d spaces", len(specs), len(report.spaces))
+    return outcomes
+
+
+def _first_error(report: CrawlReport) -> str:
+    return report.error_messages[0] if report.error_messages else "the poll did not finish"
 
 
 def crawl_url(url: str) -> dict[str, Any]:
@@ -117,15 +181,23 @@ def crawl_figures(report: CrawlReport | None) -> dict[str, Any]:
 
 
 def schedule_sources() -> int:
-    """Queue a crawl of every due source and hold them until it runs; return how many."""
+    """Queue a crawl of every due source and hold them until it runs; return how many.
+
+    Web sources get a crawl each (Scrapy, in a process of its own); API sources are
+    polled together, POLL_BATCH to a process.
+    """
     services = context.services()
     now = utcnow()
     with services.catalog.session() as session:
-        ids = [source.id for source in due_sources(session, now)]
-        defer_sources(session, ids, now + SOURCE_LEASE)
-    queued = sum(enqueue_source_crawl(services, source_id) is not None for source_id in ids)
-    if ids:
-        log.info("%d sources due, %d crawls queued", len(ids), queued)
+        due = due_sources(session, now, limit=MAX_DUE_PER_TICK)
+        crawls = [source.id for source in due if source.kind not in API_KINDS]
+        polls = [source.id for source in due if source.kind in API_KINDS]
+        defer_sources(session, crawls + polls, now + SOURCE_LEASE)
+    queued = sum(enqueue_source_crawl(services, source_id) is not None for source_id in crawls)
+    for start in range(0, len(polls), POLL_BATCH):
+        queued += enqueue_source_polls(services, polls[start : start + POLL_BATCH]) is not None
+    if due:
+        log.info("%d sources due, %d jobs queued", len(due), queued)
     return queued
 
 

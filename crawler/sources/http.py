@@ -10,6 +10,7 @@ costs nothing. Failures become SourceError with a reason code.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import time
 from collections import defaultdict
@@ -36,6 +37,8 @@ MAX_REDIRECTS = 3
 _REDIRECTS = (301, 302, 303, 307, 308)
 #: The longest Retry-After honoured by waiting within a poll; longer ones fail the poll.
 WAIT_LIMIT_S = 5.0
+#: How long a URL's validators are kept: a source polled less often starts afresh.
+VALIDATORS_TTL_S = 86_400
 #: Words of the guard's refusal (core.netguard), as the resolver hands it to aiohttp.
 _GUARD_WORDS = "only fetches public addresses"
 
@@ -157,9 +160,7 @@ class Http:
                 )  # fmt: skip
         if answer.status in (200, 304):
             if conditional and answer.status == 200:
-                self.validators[url] = Validators(
-                    answer.headers.get("ETag", ""), answer.headers.get("Last-Modified", "")
-                )
+                self._remember(url, answer)
             return answer
         raise SourceError(status_reason(answer.status), f"{url} answered HTTP {answer.status}",
                           status=answer.status)  # fmt: skip
@@ -168,7 +169,7 @@ class Http:
         self, url: str, headers: dict[str, str], conditional: bool, guarded: bool
     ) -> HttpAnswer:
         sent = {"User-Agent": self.user_agent, **headers}
-        known = self.validators.get(url) if conditional else None
+        known = self._validators(url) if conditional else None
         if known is not None:
             if known.etag:
                 sent["If-None-Match"] = known.etag
@@ -205,6 +206,30 @@ class Http:
         except aiohttp.ClientError as failed:
             raise SourceError("connect", f"{url}: {failed}") from None
         raise SourceError("http_4xx", f"{url}: more than {MAX_REDIRECTS} redirects")
+
+    def _validators(self, url: str) -> Validators | None:
+        known = self.validators.get(url)
+        if known is None and self.redis is not None:
+            stored = self.redis.hgetall(_validators_key(url))
+            if stored:
+                known = Validators(
+                    stored.get(b"etag", b"").decode(), stored.get(b"last_modified", b"").decode()
+                )
+        return known
+
+    def _remember(self, url: str, answer: HttpAnswer) -> None:
+        known = Validators(answer.headers.get("ETag", ""), answer.headers.get("Last-Modified", ""))
+        self.validators[url] = known
+        if self.redis is not None and (known.etag or known.last_modified):
+            # In Redis, so the next poll (in another process, maybe) asks conditionally.
+            key = _validators_key(url)
+            fields = {"etag": known.etag[:200], "last_modified": known.last_modified[:100]}
+            self.redis.hset(key, mapping=fields)
+            self.redis.expire(key, VALIDATORS_TTL_S)
+
+
+def _validators_key(url: str) -> str:
+    return "spaces:validators:" + hashlib.sha256(url.encode()).hexdigest()[:32]
 
 
 def status_reason(status: int) -> str:
