@@ -9,12 +9,31 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
-# Query parameters that only say who shared a link or how it was clicked.
+# Query parameters that only say who shared a link, where, or how it was clicked, on
+# any site. Parameters that pick the content (`id`, `v`, `p`, `page`, `q`...) stay.
 _TRACKING = re.compile(
-    r"^(utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|igshid|yclid|_hsenc|_hsmi|mkt_tok"
-    r"|ref_src|ref_url|si)$",
+    r"^(utm_\w+|fbclid|gclid|gbraid|wbraid|dclid|msclkid|twclid|ttclid|li_fat_id|mibextid"
+    r"|mc_cid|mc_eid|igshid|igsh|yclid|srsltid|_hsenc|_hsmi|mkt_tok|_ga|_gl|oly_anon_id"
+    r"|oly_enc_id|vero_id|vero_conv|rb_clickid|s_cid|ck_subscriber_id|ref|ref_src|ref_url"
+    r"|si)$",
     re.IGNORECASE,
 )
+#: Other names of one site: a page at any of them is the same page at the main name.
+HOST_ALIASES = {
+    alias: "x.com"
+    for alias in (
+        "www.x.com",
+        "mobile.x.com",
+        "m.x.com",
+        "twitter.com",
+        "www.twitter.com",
+        "mobile.twitter.com",
+        "m.twitter.com",
+    )
+}
+# Parameters that only track on some sites; elsewhere the same name may pick content
+# (`?s=` is a WordPress search, `?t=` a video's start time).
+_SITE_TRACKING = {"x.com": frozenset({"s", "t", "src", "cxt"})}
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -32,13 +51,15 @@ def canonical_url(url: str, base: str = "") -> str:
     host = (parts.hostname or "").rstrip(".")
     if scheme not in DEFAULT_PORTS or not host:
         return ""
+    host = HOST_ALIASES.get(host, host)
+    site_tracking = _SITE_TRACKING.get(host, frozenset())
     if ":" in host:
         host = f"[{host}]"
     netloc = host if port in (None, DEFAULT_PORTS[scheme]) else f"{host}:{port}"
     query = [
         (key, value)
         for key, value in parse_qsl(parts.query, keep_blank_values=True)
-        if not _TRACKING.match(key)
+        if not _TRACKING.match(key) and key.lower() not in site_tracking
     ]
     return urlunsplit((scheme, netloc, parts.path or "/", urlencode(query), ""))
 

@@ -27,15 +27,14 @@ from core.catalog.states import State
 from core.config import Config
 from core.extract.language import detect_language, hashtags, merge_topics
 from core.extract.text import TITLE_MAX, clean_text
-from core.extract.urls import DEFAULT_PORTS
+from core.extract.urls import DEFAULT_PORTS, HOST_ALIASES
 from core.platforms.base import Checking, Outcome, Platform, Probe, SpaceRow
 from core.timeutil import parse_iso, utcnow
 
 log = logging.getLogger(__name__)
 
-HOSTS = frozenset(
-    {"twitter.com", "x.com", "mobile.twitter.com", "mobile.x.com", "m.twitter.com", "m.x.com"}
-)
+#: X's host names: its own and every other name that serves the same pages.
+HOSTS = frozenset({"x.com", *(alias for alias, site in HOST_ALIASES.items() if site == "x.com")})
 #: The path of a Space on any X host; the id is what the API looks up.
 _SPACE_PATH = re.compile(r"^/i/spaces/([A-Za-z0-9]{5,40})(?:/|$)")
 _HANDLE = re.compile(r"(?<![\w@/])@([A-Za-z0-9_]{1,30})\b")
@@ -188,7 +187,7 @@ async def _call(
     headers = {"Authorization": f"Bearer {api.token}", "Accept": "application/json"}
     timeout = aiohttp.ClientTimeout(total=timeout_s)
     async with session.get(url, params=params, headers=headers, timeout=timeout) as response:
-        reset = _reset_time(response.headers)
+        reset = reset_time(response.headers)
         if response.status == 429:
             # Not the spaces' fault: ask again after the window resets.
             result.resume_at = reset or utcnow() + DEFAULT_WAIT
@@ -274,7 +273,8 @@ def _fail(result: Lookup, chunk: list[str], message: str) -> None:
         result.observations[x_id] = Observation(None, error=message)
 
 
-def _reset_time(headers: Any) -> datetime | None:
+def reset_time(headers: Any) -> datetime | None:
+    """Return when the rate-limit window resets, from an X API answer's headers, if it says."""
     try:
         reset = float(headers.get("x-rate-limit-reset", ""))
     except ValueError:
