@@ -31,15 +31,34 @@ def as_selector(page: str | Selector) -> Selector:
 
 
 def page_url(page: str | Selector, url: str) -> str:
-    """Return the page's canonical URL, honouring rel=canonical on the same site only."""
+    """Return the page's canonical URL, honouring rel=canonical or og:url on the same site only."""
     own = canonical_url(url)
-    declared = as_selector(page).xpath('//link[@rel="canonical"]/@href').get()
     # A page may not claim another site's URL: that would let it rewrite their space.
-    if declared:
-        candidate = canonical_url(declared, own)
-        if candidate and same_site(candidate, own):
+    # (A room server's other host names are weighed in core.platforms.rooms.)
+    for candidate in declared_urls(page, own):
+        if same_site(candidate, own):
             return candidate
     return own
+
+
+def declared_urls(page: str | Selector, url: str, event: dict[str, Any] | None = None) -> list[str]:
+    """Return the URLs a page declares as its own, canonical and deduplicated, strongest first.
+
+    These are its `<link rel="canonical">`, its `og:url` and, given its JSON-LD event, the
+    event's `url`; relative ones are resolved against `url`. Nothing here is trusted:
+    callers decide which claim to believe.
+    """
+    sel = as_selector(page)
+    found = [
+        *sel.xpath(
+            '//link[contains(concat(" ", normalize-space(@rel), " "), " canonical ")]/@href'
+        ).getall()[:1],
+        *sel.xpath('//meta[@property="og:url"]/@content').getall()[:1],
+    ]
+    if event is not None and isinstance(event.get("url"), str):
+        found.append(event["url"])
+    urls = (canonical_url(value, url) for value in found if value.strip())
+    return list(dict.fromkeys(value for value in urls if value))
 
 
 def read_event_page(

@@ -5,6 +5,11 @@ A room's public page (`/s/<id>`) carries a JSON-LD `BroadcastEvent`, a
 its status JSON (`/api/rooms/<id>`), which says the state and the counts outright; the
 portal checks liveness there and plays the room in the server's embeddable player
 (`/s/<id>/embed`). The contract is in docs/rooms-protocol.md.
+
+A room server may be reached by several host names (`localhost` and `127.0.0.1`, a
+bare address and its public name); each page names the room's one address (its
+`share_url`) in `rel=canonical`, `og:url` and the JSON-LD `url`, and that address is
+the space's key. How far such a claim is believed is decided in `room_address`.
 """
 
 from __future__ import annotations
@@ -22,8 +27,9 @@ from parsel import Selector
 from core.catalog.records import Observation, SpaceRecord
 from core.catalog.states import State
 from core.config import Config
-from core.extract.pages import as_selector, find_event, read_event_page
-from core.extract.urls import canonical_url
+from core.extract.pages import as_selector, declared_urls, find_event, page_url, read_event_page
+from core.extract.urls import canonical_url, same_site
+from core.netguard import parse_address
 from core.platforms.base import Checking, Outcome, Probe, SpaceRow
 from core.platforms.web import GONE_STATUSES, EventPage, guarded, observation_of
 from core.timeutil import parse_iso
@@ -44,11 +50,33 @@ class RoomServer(EventPage):
     def read_page(
         self, page: Selector, url: str, *, now: datetime | None = None
     ) -> SpaceRecord | None:
-        """Return the record of a room's page (one with a status link), else None."""
+        """Return the record of a room's page (one with a status link), else None.
+
+        The record is keyed by the room's own address as the page declares it, when
+        that claim is believed (see room_address).
+        """
         status_url, room_id = status_link(page, url)
         if not room_id:
             return None
-        record = read_event_page(page, url, self.name, find_event(page), now=now)
+        event = find_event(page)
+        address, trusted = room_address(page, url, room_id, event)
+        if not same_site(address, canonical_url(url)):
+            # Asked of the room's own address: the alias's server is not its authority.
+            status_url = canonical_url(urlsplit(status_url).path, address)
+        record = self._read_room(page, address, status_url, event, now)
+        if not trusted:
+            as_hearsay(record)
+        return record
+
+    def _read_room(
+        self,
+        page: Selector,
+        url: str,
+        status_url: str,
+        event: dict[str, Any] | None,
+        now: datetime | None,
+    ) -> SpaceRecord:
+        record = read_event_page(page, url, self.name, event, now=now)
         record.status_url = status_url
         record.player_url = record.url.rstrip("/") + "/embed"
         return record
@@ -75,7 +103,14 @@ class RoomServer(EventPage):
     def observe_page(self, text: str, url: str) -> Observation:
         """Read a room's page again: as a room's, or (its status link gone) as an event's."""
         sel = as_selector(text)
-        record = self.read_page(sel, url) or EventPage.read_page(self, sel, url)
+        # The page fetched is the space's own: what it shows is the space's state,
+        # whichever address it declares.
+        status_url, room_id = status_link(sel, url)
+        record = (
+            self._read_room(sel, url, status_url, find_event(sel), None)
+            if room_id
+            else EventPage.read_page(self, sel, url)
+        )
         if record is None:
             raise ProbeError("the page no longer describes a space")
         return observation_of(record)
@@ -93,6 +128,81 @@ def status_link(page: Selector, url: str) -> tuple[str, str]:
         if match:
             return status_url, match.group(1)
     return "", ""
+
+
+def room_address(
+    page: Selector, url: str, room_id: str, event: dict[str, Any] | None
+) -> tuple[str, bool]:
+    """Return the address a room's page is keyed by, and whether its content is believed.
+
+    The rule, and why: a page may name any URL as its own, so a cross-host claim is
+    only taken when it cannot take over someone else's space.
+
+    - The page must agree with itself: every declared address (rel=canonical, og:url,
+      the JSON-LD `url`) names the same URL, and that URL ends in the room id of the
+      page's status link. A page that says two things is keyed by its own URL.
+    - On the page's own site (scheme, host, port) the claim is believed, as always.
+    - Another host name of the same machine is believed too: both loopback names
+      (`localhost`, 127.0.0.0/8, ::1) on the same scheme and port. No one else can
+      serve a page there, so the page is the room's own.
+    - Any other host may be the room's real server or a stranger's copy, and the
+      page's own status JSON cannot tell them apart (a hostile server answers with the
+      `share_url` it likes). So the page is taken for what a sharing page is: word of
+      the room at that address. Its record is keyed by the declared address but is
+      provisional (it never replaces what the room's own page said) and carries no
+      state, counts or times; the status link is moved to the declared address's own
+      server, whose status JSON alone then decides the state. A stranger's page can
+      therefore point at a room, as any link can, but never rewrite it.
+    """
+    own = canonical_url(url)
+    declared = declared_urls(page, own, event)
+    if len(declared) != 1:
+        return page_url(page, own), True
+    address = declared[0]
+    if same_site(address, own):
+        return address, True
+    if urlsplit(address).path.rstrip("/").rsplit("/", 1)[-1] != room_id:
+        return own, True
+    if _same_machine(address, own):
+        return address, True
+    if not _public_name(address):
+        return own, True  # a public page may not name a private address as its own
+    return address, False
+
+
+def as_hearsay(record: SpaceRecord) -> SpaceRecord:
+    """Mark a record read off a page that is not the room's own as word of it, no more."""
+    record.provisional = True
+    record.state = None
+    record.listener_count = record.speaker_count = None
+    record.started_at = record.scheduled_start = record.ended_at = None
+    return record
+
+
+def _same_machine(url: str, other: str) -> bool:
+    a, b = urlsplit(url), urlsplit(other)
+    return (
+        a.scheme == b.scheme
+        and a.port == b.port
+        and _loopback(a.hostname or "")
+        and _loopback(b.hostname or "")
+    )
+
+
+def _loopback(host: str) -> bool:
+    host = host.lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):  # RFC 6761: always loopback
+        return True
+    address = parse_address(host)
+    return address is not None and address.is_loopback
+
+
+def _public_name(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    if not host or host == "localhost" or host.endswith(".localhost"):
+        return False
+    address = parse_address(host)
+    return address is None or address.is_global
 
 
 async def _check_status(probe: Probe, checking: Checking) -> Observation:
