@@ -14,6 +14,7 @@ from core.catalog.models import Host, Sighting, Space, SpaceCheck, StateChange
 from core.catalog.records import GENERIC_PLATFORM, TOPIC_MAX, Observation, SpaceRecord
 from core.catalog.schedule import next_check_after
 from core.catalog.states import State, TransitionRefused, check_transition
+from core.extract import urls
 from core.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -23,8 +24,17 @@ _TIME_FIELDS = ("started_at", "scheduled_start", "ended_at")
 
 
 def get_space_by_url(session: Session, canonical_url: str) -> Space | None:
-    """Return the space with this canonical URL, if the catalog has it."""
-    return session.scalar(select(Space).where(Space.canonical_url == canonical_url))
+    """Return the space with this canonical URL, if the catalog has it.
+
+    A URL in another spelling (tracking parameters, a fragment, X's other host names)
+    finds the space too: it is looked up again in its generic canonical form.
+    """
+    space = session.scalar(select(Space).where(Space.canonical_url == canonical_url))
+    if space is None:
+        generic = urls.canonical_url(canonical_url)
+        if generic and generic != canonical_url:
+            space = session.scalar(select(Space).where(Space.canonical_url == generic))
+    return space
 
 
 def upsert_space(session: Session, record: SpaceRecord, *, now: datetime | None = None) -> Space:
@@ -71,13 +81,20 @@ def upsert_space(session: Session, record: SpaceRecord, *, now: datetime | None 
             setattr(space, name, value)
             changed = True
     topics = list(dict.fromkeys(topic[:TOPIC_MAX] for topic in record.topics))
-    if topics and sorted(space.topics or []) != sorted(topics):
+    # Like a provisional title, guessed topics only fill a space that has none.
+    if (
+        topics
+        and sorted(space.topics or []) != sorted(topics)
+        and not (record.provisional and space.topics)
+    ):
         space.topics = topics
         changed = True
     if record.platform != GENERIC_PLATFORM and space.platform != record.platform:
         space.platform = record.platform
         changed = True
-    host = _upsert_host(session, record)
+    # A host guessed from a sharing page never replaces the one the space's page named.
+    keep_host = record.provisional and space.host is not None
+    host = None if keep_host else _upsert_host(session, record)
     if host is not None and space.host is not host:
         space.host = host
         changed = True
@@ -122,8 +139,14 @@ def record_sighting(
     *,
     now: datetime | None = None,
 ) -> Sighting:
-    """Record that `page_url` shared `space`'s link (idempotent per page)."""
+    """Record that `page_url` shared `space`'s link (idempotent per page).
+
+    The page is kept in its canonical form, so one post reached with and without
+    tracking parameters is one sighting; its first sighting time never moves, which is
+    what trending counts by.
+    """
     now = now or utcnow()
+    page_url = urls.canonical_url(page_url) or page_url
     sighting = None
     if space.id is not None:
         sighting = session.scalar(
