@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
-from datetime import datetime, timedelta
-from urllib.parse import urlsplit, urlunsplit
+from datetime import datetime
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core.catalog.models import Source
+from core.catalog.source_health import (
+    clear_health_pause,
+    record_failure,
+    record_success,
+    trouble_rank,
+)
 from core.timeutil import utcnow
 
 #: How a source is read: a "page" as whatever its content turns out to be (a page, or a
@@ -20,6 +27,12 @@ API_KINDS = frozenset({"mastodon", "bluesky", "xsearch", "nostr"})
 SOURCE_KINDS = LINK_LIST_KINDS | API_KINDS | {"page"}
 #: Relays are reached over WebSocket; every other kind over HTTP(S).
 _SCHEMES = {"nostr": ("ws", "wss")}
+#: Kinds that read nothing without a query, and what their query is.
+_NEEDS_QUERY = {"xsearch": "the words to search X Spaces for"}
+#: Paths that say what an http(s) source is: Bluesky profiles and XRPC feed calls,
+#: Mastodon hashtag timelines and accounts.
+_BLUESKY_PATH = re.compile(r"/profile/[^/]+/?|/xrpc/app\.bsky\.feed\.\w+")
+_MASTODON_PATH = re.compile(r"/tags/[^/]+/?|/@[^/@]+(@[^/@]+)?/?")
 
 
 class InvalidSource(ValueError):
@@ -39,6 +52,44 @@ def normalize_source_url(url: str, kind: str = "page") -> str:
     userinfo, _, hostport = netloc.rpartition("@")
     netloc = (userinfo + "@" if userinfo else "") + hostport.lower()
     return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", parts.query, ""))
+
+
+def recognise_kind(url: str) -> str:
+    """Return the kind of source `url` plainly is by its shape, else "page".
+
+    The crawler's readers know each protocol best (crawler.sources.reader_for_url);
+    this is what a part that cannot ask them (the portal) goes by: relays by their
+    scheme, X searches, Bluesky profiles and XRPC calls, Mastodon tags and accounts.
+    """
+    parts = urlsplit((url or "").strip())
+    scheme, path = parts.scheme.lower(), parts.path
+    if scheme in _SCHEMES["nostr"]:
+        return "nostr"
+    if scheme not in ("http", "https"):
+        return "page"
+    if path.rstrip("/") == "/2/spaces/search":
+        return "xsearch"
+    if _BLUESKY_PATH.fullmatch(path):
+        return "bluesky"
+    if _MASTODON_PATH.fullmatch(path):
+        return "mastodon"
+    return "page"
+
+
+def source_address(url: str, kind: str, query: str, *, x_api_url: str = "") -> str:
+    """Return the address stored for a source of `kind` at `url` asking `query`.
+
+    An X search needs no URL (the configured API's search, with the query in it); a
+    Bluesky search on an AppView keeps its query in the URL, so two searches on one
+    AppView are two sources. Other kinds are stored at the URL given.
+    """
+    url = (url or "").strip()
+    if kind == "xsearch" and query and urlsplit(url).path.strip("/") in ("", "2/spaces/search"):
+        base = urlsplit(url)._replace(path="", query="").geturl() if url else x_api_url
+        return f"{base.rstrip('/')}/2/spaces/search?{urlencode({'query': query})}"
+    if kind == "bluesky" and query and urlsplit(url).path.strip("/") == "":
+        return f"{url.rstrip('/')}/xrpc/app.bsky.feed.searchPosts?{urlencode({'q': query})}"
+    return url
 
 
 def get_source_by_url(session: Session, url: str) -> Source | None:
@@ -66,11 +117,14 @@ def add_source(
         raise InvalidSource("a source's depth must be between 0 and 5")
     if len(query) > 500:
         raise InvalidSource("a source's query must be at most 500 characters")
+    if kind in _NEEDS_QUERY and not query:
+        raise InvalidSource(f"a {kind} source needs a query: {_NEEDS_QUERY[kind]}")
     normalized = normalize_source_url(url, kind)
     source = session.scalar(select(Source).where(Source.url == normalized))
     if source is None:
         # A new source is due at once, so adding one shows results without waiting.
-        source = Source(url=normalized, next_run_at=now or utcnow())
+        now = now or utcnow()
+        source = Source(url=normalized, next_run_at=now, created_at=now)
         session.add(source)
     source.kind = kind
     source.interval_s = interval_s
@@ -113,9 +167,19 @@ def record_source_run(
     errors: int,
     duration_s: float,
     error: str = "",
+    reason: str = "",
+    status: int = 0,
+    cursor: str | None = None,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    retry_after_s: float = 0.0,
     now: datetime | None = None,
 ) -> Source | None:
-    """Record one crawl of a source and set its next run; return None if it was removed."""
+    """Record one crawl or poll of a source and set its next run; None if it was removed.
+
+    `reason` (a code of source_health.REASON_WORDS) says the run failed; empty means it read the
+    source. A failing source backs off and, broken for days, is paused (see health).
+    """
     now = now or utcnow()
     source = session.get(Source, source_id)
     if source is None:
@@ -126,7 +190,18 @@ def record_source_run(
     source.last_errors = errors
     source.last_duration_s = duration_s
     source.last_error = error[:500]
-    source.next_run_at = now + timedelta(seconds=source.interval_s)
+    if status:
+        source.last_status = status
+    if reason:
+        record_failure(source, reason[:40], now=now, retry_after_s=retry_after_s)
+        return source
+    record_success(source, now=now)
+    if cursor is not None:
+        source.cursor = cursor[:500]
+    if etag is not None:
+        source.etag = etag[:200]
+    if last_modified is not None:
+        source.last_modified = last_modified[:100]
     return source
 
 
@@ -145,6 +220,11 @@ def list_sources(session: Session) -> list[Source]:
     return list(session.scalars(select(Source).order_by(Source.id)))
 
 
+def sources_by_trouble(session: Session) -> list[Source]:
+    """Return every source, those paused for ill health first, then failing, then healthy."""
+    return sorted(list_sources(session), key=trouble_rank)
+
+
 def pause_source(
     session: Session, source: int | str, *, paused: bool = True, now: datetime | None = None
 ) -> Source | None:
@@ -155,6 +235,7 @@ def pause_source(
     if found.paused and not paused:
         # A resumed source is crawled at once, not after a stale next_run_at.
         found.next_run_at = now or utcnow()
+        clear_health_pause(found)
     found.paused = paused
     return found
 

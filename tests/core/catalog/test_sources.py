@@ -12,9 +12,12 @@ from core.catalog.sources import (
     due_sources,
     list_sources,
     pause_source,
+    recognise_kind,
     record_source_run,
     remove_source,
     resume_source,
+    source_address,
+    sources_by_trouble,
 )
 from core.timeutil import utcnow
 
@@ -116,3 +119,168 @@ def test_sources_can_be_named_by_url(catalog: Catalog) -> None:
         assert [x.url for x in list_sources(s)] == ["http://a.test/", "http://b.test/"]
         assert remove_source(s, "http://a.test") is True
         assert [x.url for x in list_sources(s)] == ["http://b.test/"]
+
+
+def _fail(s, source_id: int, at, reason: str = "http_5xx", **more) -> Source:
+    return record_source_run(
+        s,
+        source_id,
+        pages=0,
+        spaces=0,
+        errors=1,
+        duration_s=0.1,
+        error="HTTP 503",
+        reason=reason,
+        status=503,
+        now=at,
+        **more,
+    )
+
+
+def test_failing_source_backs_off_exponentially_up_to_six_hours(catalog: Catalog) -> None:
+    now = utcnow()
+    with catalog.session() as s:
+        source = add_source(s, "http://a.test/", interval_s=300, now=now)
+        waits = []
+        for _ in range(8):
+            ran = _fail(s, source.id, now)
+            waits.append((ran.next_run_at - now).total_seconds())
+        assert waits == [600, 1200, 2400, 4800, 9600, 19200, 21600, 21600]
+        assert (ran.failures, ran.reason, ran.last_status) == (8, "http_5xx", 503)
+        assert ran.last_ok_at is None and not ran.paused  # not yet broken for days
+
+
+def test_backoff_honours_retry_after(catalog: Catalog) -> None:
+    now = utcnow()
+    with catalog.session() as s:
+        source = add_source(s, "http://a.test/", interval_s=60, now=now)
+        ran = _fail(s, source.id, now, reason="rate_limited", retry_after_s=3600)
+        assert ran.next_run_at == now + timedelta(hours=1)
+
+
+def test_success_resets_failures_and_keeps_cursor_and_validators(catalog: Catalog) -> None:
+    now = utcnow()
+    with catalog.session() as s:
+        source = add_source(s, "https://m.test/tags/audio", kind="mastodon", now=now)
+        for _ in range(3):
+            _fail(s, source.id, now, reason="timeout")
+        ran = record_source_run(
+            s,
+            source.id,
+            pages=1,
+            spaces=2,
+            errors=0,
+            duration_s=0.2,
+            status=200,
+            cursor="110",
+            etag='"v1"',
+            last_modified="Mon, 07 Dec 2026 10:00:00 GMT",
+            now=now,
+        )
+        assert (ran.failures, ran.reason, ran.last_status) == (0, "", 200)
+        assert ran.last_ok_at == now
+        assert ran.next_run_at == now + timedelta(seconds=300)
+        assert (ran.cursor, ran.etag, ran.last_modified) == (
+            "110",
+            '"v1"',
+            "Mon, 07 Dec 2026 10:00:00 GMT",
+        )
+        # A run that says nothing of the cursor keeps the stored one.
+        again = record_source_run(s, source.id, pages=1, spaces=0, errors=0, duration_s=0.1)
+        assert again.cursor == "110"
+
+
+def test_source_broken_for_days_is_paused_with_its_reason(catalog: Catalog) -> None:
+    start = utcnow()
+    with catalog.session() as s:
+        source = add_source(s, "http://a.test/", interval_s=300, now=start)
+        record_source_run(s, source.id, pages=1, spaces=0, errors=0, duration_s=0.1, now=start)
+        at = start
+        for _ in range(4):
+            at += timedelta(days=1)
+            ran = _fail(s, source.id, at, reason="dns")
+        assert not ran.paused  # broken for days, but only four failures
+        ran = _fail(s, source.id, at + timedelta(hours=1), reason="dns")
+        assert ran.paused
+        assert ran.paused_reason == f"broken since {start:%Y-%m-%d %H:%M} UTC (dns)"
+        assert due_sources(s, at + timedelta(days=30)) == []
+    with catalog.session() as s:
+        # Resumed by an admin: a fresh start, due at once.
+        resumed = resume_source(s, source.id, now=at)
+        assert (resumed.paused, resumed.paused_reason, resumed.failures) == (False, "", 0)
+
+
+def test_many_quick_failures_do_not_pause_a_source_that_was_fine_lately(
+    catalog: Catalog,
+) -> None:
+    now = utcnow()
+    with catalog.session() as s:
+        source = add_source(s, "http://a.test/", now=now - timedelta(days=10))
+        record_source_run(s, source.id, pages=1, spaces=0, errors=0, duration_s=0.1, now=now)
+        for minute in range(10):
+            ran = _fail(s, source.id, now + timedelta(minutes=minute))
+        assert not ran.paused and ran.failures == 10
+
+
+def test_sources_by_trouble(catalog: Catalog) -> None:
+    start = utcnow() - timedelta(days=5)
+    with catalog.session() as s:
+        healthy = add_source(s, "http://healthy.test/", now=start)
+        failing = add_source(s, "http://failing.test/", now=start)
+        broken = add_source(s, "http://broken.test/", now=start)
+        worse = add_source(s, "http://worse.test/", now=start)
+        manual = add_source(s, "http://manual.test/", now=start)
+        record_source_run(s, healthy.id, pages=1, spaces=0, errors=0, duration_s=0.1)
+        _fail(s, failing.id, utcnow())
+        for _ in range(2):
+            _fail(s, worse.id, utcnow(), reason="timeout")
+        for _ in range(5):
+            _fail(s, broken.id, utcnow(), reason="gone")
+        pause_source(s, manual.id)
+        assert broken.paused_reason
+    with catalog.session() as s:
+        order = [x.url for x in sources_by_trouble(s)]
+    assert order == [
+        "http://broken.test/",
+        "http://worse.test/",
+        "http://failing.test/",
+        "http://healthy.test/",
+        "http://manual.test/",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("url", "kind"),
+    [
+        ("wss://relay.test", "nostr"),
+        ("https://mastodon.test/tags/spaces", "mastodon"),
+        ("https://mastodon.test/@alice", "mastodon"),
+        ("https://mastodon.test/@alice@other.test", "mastodon"),
+        ("https://bsky.app/profile/alice.bsky.social", "bluesky"),
+        ("https://api.test/xrpc/app.bsky.feed.searchPosts?q=audio", "bluesky"),
+        ("https://api.x.com/2/spaces/search?query=audio", "xsearch"),
+        ("https://blog.test/tags/spaces/page/2", "page"),
+        ("https://blog.test/feed.xml", "page"),
+        ("not a url", "page"),
+    ],
+)
+def test_recognise_kind(url: str, kind: str) -> None:
+    assert recognise_kind(url) == kind
+
+
+def test_source_address_of_searches() -> None:
+    assert (
+        source_address("", "xsearch", "live audio", x_api_url="https://api.x.com")
+        == "https://api.x.com/2/spaces/search?query=live+audio"
+    )
+    assert (
+        source_address("https://public.api.bsky.app", "bluesky", "audio")
+        == "https://public.api.bsky.app/xrpc/app.bsky.feed.searchPosts?q=audio"
+    )
+    profile = "https://bsky.app/profile/alice.test"
+    assert source_address(profile, "bluesky", "") == profile
+
+
+def test_xsearch_needs_a_query(catalog: Catalog) -> None:
+    with catalog.session() as s, pytest.raises(InvalidSource, match="query"):
+        add_source(s, "https://api.x.com/2/spaces/search", kind="xsearch")
