@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from crawler.sources.base import Reader
+from crawler.sources.nostr import NostrReader
+from crawler.sources.xsearch import XSearchReader
 
 #: Every reader, by the source kind it reads.
-READERS: dict[str, Reader] = {}
+READERS: dict[str, Reader] = {
+    "nostr": NostrReader(),
+    "xsearch": XSearchReader(),
+}
 
 
 def reader_for_url(url: str) -> Reader | None:
