@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from crawler.sources.base import Reader
 from crawler.sources.nostr import NostrReader
-from crawler.sources.xsearch import XSearchReader
 
 #: Every reader, by the source kind it reads.
 READERS: dict[str, Reader] = {
     "nostr": NostrReader(),
-    "xsearch": XSearchReader(),
 }
 
 
