@@ -66,9 +66,13 @@ def record_observations(
                 result[row.id] = record_observation(
                     session, space, observation, interval_s=interval_s, now=now
                 )
+                for name, value in check_health(observation, now).items():
+                    setattr(space, name, value)
             continue
         result[row.id] = False
-        quiet.append(_quiet_update(row, observation, interval_s, now))
+        quiet.append(
+            _quiet_update(row, observation, interval_s, now) | check_health(observation, now)
+        )
         log.append(
             {
                 "space_id": row.id,
@@ -83,6 +87,21 @@ def record_observations(
         session.execute(update(Space), quiet)
         session.execute(insert(SpaceCheck), log)
     return result
+
+
+def check_health(observation: Observation, now: datetime) -> dict[str, Any]:
+    """Return the health a check leaves on its space: last good check, status and reason.
+
+    A check that got an answer it could read (even "this space is gone") is a good one;
+    failures in a row are counted by check_failures, as the schedule needs them.
+    """
+    health: dict[str, Any] = {
+        "last_status": observation.status,
+        "check_reason": observation.reason[:40],
+    }
+    if observation.state is not None:
+        health["last_ok_at"] = now
+    return health
 
 
 def _is_quiet(row: Row[*tuple[Any, ...]], observation: Observation) -> bool:

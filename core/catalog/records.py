@@ -57,3 +57,7 @@ class Observation:
     scheduled_start: datetime | None = None
     ended_at: datetime | None = None
     error: str = ""
+    #: Why a failed check failed: a reason code (core.catalog.source_health.REASON_WORDS).
+    reason: str = ""
+    #: The HTTP status the check got, where it got one (0: none, or not over HTTP).
+    status: int = 0

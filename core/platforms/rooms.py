@@ -18,6 +18,7 @@ import asyncio
 import json
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,9 +32,9 @@ from core.extract.pages import as_selector, declared_urls, find_event, page_url,
 from core.extract.urls import canonical_url, same_site
 from core.netguard import parse_address
 from core.platforms.base import Checking, Outcome, Probe, SpaceRow
+from core.platforms.failures import CheckFailed, http_failure
 from core.platforms.web import GONE_STATUSES, EventPage, guarded, observation_of
 from core.timeutil import parse_iso
-from core.webfetch import ProbeError
 
 MAX_STATUS_BYTES = 256 * 1024
 
@@ -112,7 +113,7 @@ class RoomServer(EventPage):
             else EventPage.read_page(self, sel, url)
         )
         if record is None:
-            raise ProbeError("the page no longer describes a space")
+            raise CheckFailed("the page no longer describes a space", "parse")
         return observation_of(record)
 
 
@@ -210,23 +211,23 @@ async def _check_status(probe: Probe, checking: Checking) -> Observation:
         probe.target, "application/json", MAX_STATUS_BYTES
     )
     if status in GONE_STATUSES:
-        return Observation(State.GONE)
+        return Observation(State.GONE, reason="gone", status=status)
     if status != 200:
-        raise ProbeError(f"status endpoint answered HTTP {status}")
+        raise http_failure("status endpoint", status)
     try:
         data = json.loads(body)
     except ValueError:
-        raise ProbeError("status endpoint did not return JSON") from None
+        raise CheckFailed("status endpoint did not return JSON", "parse", status) from None
     if not isinstance(data, dict):
-        raise ProbeError("status endpoint returned JSON that is not an object")
-    return observation_from_status(data)
+        raise CheckFailed("status endpoint returned JSON that is not an object", "parse", status)
+    return replace(observation_from_status(data), status=status)
 
 
 def observation_from_status(data: dict[str, Any]) -> Observation:
     """Map a room server's `GET /api/rooms/<id>` JSON to an Observation."""
     state = _ROOM_STATES.get(str(data.get("state", "")).lower())
     if state is None:
-        raise ProbeError(f"status endpoint gave an unknown state {data.get('state')!r}")
+        raise CheckFailed(f"status endpoint gave an unknown state {data.get('state')!r}", "parse")
     speakers = data.get("speakers")
     title = data.get("title")
     return Observation(

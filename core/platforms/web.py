@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 import aiohttp
@@ -21,6 +22,7 @@ from core.config import Config
 from core.extract.pages import as_selector, find_event, read_event_page
 from core.netguard import ForbiddenTarget
 from core.platforms.base import Checking, Outcome, Platform, Probe, SpaceRow
+from core.platforms.failures import CheckFailed, failed, http_failure
 from core.webfetch import ProbeError
 
 MAX_PAGE_BYTES = 2 * 1024 * 1024
@@ -55,27 +57,27 @@ class EventPage(Platform):
     async def _check_page(self, probe: Probe, checking: Checking) -> Observation:
         status, body, charset = await checking.fetch.get(probe.target, "text/html", MAX_PAGE_BYTES)
         if status in GONE_STATUSES:
-            return Observation(State.GONE)
+            return Observation(State.GONE, reason="gone", status=status)
         if status != 200:
-            raise ProbeError(f"page answered HTTP {status}")
+            raise http_failure("page", status)
         try:
             text = body.decode(charset or "utf-8", errors="replace")
         except LookupError:  # a charset name Python does not know
             text = body.decode("utf-8", errors="replace")
-        return self.observe_page(text, probe.target)
+        return replace(self.observe_page(text, probe.target), status=status)
 
     def observe_page(self, text: str, url: str) -> Observation:
         """Read a space's page again and say what it shows now, or raise ProbeError."""
         record = self.read_page(as_selector(text), url)
         if record is None:
-            raise ProbeError("the page no longer describes a space")
+            raise CheckFailed("the page no longer describes a space", "parse")
         return observation_of(record)
 
 
 def observation_of(record: SpaceRecord) -> Observation:
     """Return what a page read during a check says of its space, or raise ProbeError."""
     if record.state is None:
-        raise ProbeError("the page does not say whether the space is live")
+        raise CheckFailed("the page does not say whether the space is live", "parse")
     return Observation(
         record.state,
         listener_count=record.listener_count,
@@ -92,10 +94,10 @@ async def guarded(check: Awaitable[Observation], checking: Checking) -> Observat
     try:
         return await check
     except ForbiddenTarget as refused:
-        return Observation(None, error=f"refused: {refused}")
+        return failed(f"refused: {refused}", refused)
     except ProbeError as error:
-        return Observation(None, error=str(error))
-    except TimeoutError:
-        return Observation(None, error=f"no answer within {checking.timeout_s:g} s")
+        return failed(str(error), error)
+    except TimeoutError as error:
+        return failed(f"no answer within {checking.timeout_s:g} s", error)
     except aiohttp.ClientError as error:
-        return Observation(None, error=f"{type(error).__name__}: {error}"[:500])
+        return failed(f"{type(error).__name__}: {error}"[:500], error)

@@ -29,6 +29,7 @@ from core.extract.language import detect_language, hashtags, merge_topics
 from core.extract.text import TITLE_MAX, clean_text
 from core.extract.urls import DEFAULT_PORTS, HOST_ALIASES
 from core.platforms.base import Checking, Outcome, Platform, Probe, SpaceRow
+from core.platforms.failures import http_failure, reason_of
 from core.timeutil import parse_iso, utcnow
 
 log = logging.getLogger(__name__)
@@ -173,9 +174,10 @@ async def lookup(
         try:
             await _call(session, api, chunk, result, timeout_s)
         except TimeoutError:
-            _fail(result, chunk, f"X API gave no answer within {timeout_s:g} s")
+            _fail(result, chunk, f"X API gave no answer within {timeout_s:g} s", "timeout")
         except aiohttp.ClientError as error:
-            _fail(result, chunk, f"X API unreachable: {type(error).__name__}: {error}"[:300])
+            message = f"X API unreachable: {type(error).__name__}: {error}"[:300]
+            _fail(result, chunk, message, *reason_of(error))
     return result
 
 
@@ -199,15 +201,18 @@ async def _call(
                 result,
                 chunk,
                 f"X API refused the token (HTTP {response.status}); check SPACES_X_BEARER_TOKEN",
+                "http_4xx",
+                response.status,
             )
             return
         if response.status != 200:
-            _fail(result, chunk, f"X API answered HTTP {response.status}")
+            failure = http_failure("X API", response.status)
+            _fail(result, chunk, str(failure), failure.reason, failure.status)
             return
         try:
             body = await response.json(content_type=None)
         except ValueError:
-            _fail(result, chunk, "X API did not return JSON")
+            _fail(result, chunk, "X API did not return JSON", "parse", response.status)
             return
     if response.headers.get("x-rate-limit-remaining") == "0" and reset is not None:
         result.resume_at = reset  # the next call would be refused: don't make it
@@ -226,19 +231,24 @@ def _read(body: dict[str, Any], chunk: list[str], result: Lookup) -> None:
         if which not in asked or which in result.observations:
             continue
         if str(error.get("type", "")).endswith("resource-not-found"):
-            result.observations[which] = Observation(State.GONE)
+            result.observations[which] = Observation(State.GONE, reason="gone")
         else:
             detail = error.get("detail") or error.get("title") or "an error"
-            result.observations[which] = Observation(None, error=f"X API: {detail}"[:300])
+            result.observations[which] = Observation(
+                None, error=f"X API: {detail}"[:300], reason="http_4xx"
+            )
     for missing in asked - result.observations.keys():
-        result.observations[missing] = Observation(None, error="X API said nothing of this space")
+        result.observations[missing] = Observation(
+            None, error="X API said nothing of this space", reason="parse"
+        )
 
 
 def observation_from_space(item: dict[str, Any]) -> Observation:
     """Map one Space object of the X API to an Observation."""
     state = _STATES.get(str(item.get("state", "")).lower())
     if state is None:
-        return Observation(None, error=f"X API gave an unknown state {item.get('state')!r}"[:300])
+        message = f"X API gave an unknown state {item.get('state')!r}"[:300]
+        return Observation(None, error=message, reason="parse")
     people = {*_ids(item.get("host_ids")), *_ids(item.get("speaker_ids"))}
     count = item.get("participant_count")
     title = item.get("title")
@@ -268,9 +278,11 @@ def block_until(connection: redis.Redis, until: datetime) -> None:
     connection.set(BLOCK_KEY, f"{until.timestamp():.3f}", ex=seconds)
 
 
-def _fail(result: Lookup, chunk: list[str], message: str) -> None:
+def _fail(
+    result: Lookup, chunk: list[str], message: str, reason: str = "", status: int = 0
+) -> None:
     for x_id in chunk:
-        result.observations[x_id] = Observation(None, error=message)
+        result.observations[x_id] = Observation(None, error=message, reason=reason, status=status)
 
 
 def reset_time(headers: Any) -> datetime | None:
