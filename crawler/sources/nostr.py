@@ -13,6 +13,7 @@ and to the filter asked for (crawler.sources.nostr_gate) before it is believed.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import secrets
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 
 #: How long a poll waits for the relay to send what it holds.
 POLL_WAIT_S = 10.0
+CONNECT_TIMEOUT_S = 10.0
 MAX_TAGS = 20
 _SCHEMES = {"ws": "http", "wss": "https"}
 _GUARD_WORDS = "only fetches public addresses"
@@ -81,14 +83,17 @@ async def check_relay(url: str, http: Http) -> None:
 async def connect(url: str, http: Http) -> aiohttp.ClientWebSocketResponse:
     """Open a guarded WebSocket to the relay at `url`; raise SourceError with a reason."""
     await check_relay(url, http)
+    opening = http.session.ws_connect(
+        url,
+        headers={"User-Agent": http.user_agent},
+        max_msg_size=MAX_FRAME_BYTES,
+        heartbeat=30.0,
+        timeout=aiohttp.ClientWSTimeout(ws_close=5.0),
+    )
     try:
-        return await http.session.ws_connect(
-            url,
-            headers={"User-Agent": http.user_agent},
-            max_msg_size=MAX_FRAME_BYTES,
-            heartbeat=30.0,
-            timeout=aiohttp.ClientWSTimeout(ws_close=5.0),
-        )
+        return await asyncio.wait_for(opening, CONNECT_TIMEOUT_S)
+    except TimeoutError:
+        raise SourceError("timeout", f"relay {url} did not answer in time") from None
     except aiohttp.WSServerHandshakeError as failed:
         raise SourceError(
             status_reason(failed.status), f"relay {url} answered HTTP {failed.status}",
@@ -102,8 +107,6 @@ async def connect(url: str, http: Http) -> aiohttp.ClientWebSocketResponse:
         raise SourceError("connect", f"could not connect to relay {url}: {failed}") from None
     except (aiohttp.ClientError, OSError) as failed:
         raise SourceError("connect", f"relay {url}: {failed}") from None
-    except TimeoutError:
-        raise SourceError("timeout", f"relay {url} did not answer in time") from None
 
 
 def subscription_id() -> str:

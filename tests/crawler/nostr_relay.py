@@ -107,8 +107,9 @@ class _Subscriber:
 class Relay(LoopbackAiohttpServer):
     """A NIP-01 relay at `ws://HOST:PORT/` (see the module's docstring)."""
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         super().__init__(host)
+        self.fixed_port = port  # to come back at the same address after a restart
         self.events: dict[Any, dict[str, Any]] = {}
         self.subscribers: list[_Subscriber] = []
         self.requests: list[list[Any]] = []  # every REQ and CLOSE received
@@ -120,6 +121,29 @@ class Relay(LoopbackAiohttpServer):
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get("/", self._socket)
+
+    async def _start(self) -> None:
+        if not self.fixed_port:
+            await super()._start()
+            return
+        app = web.Application()
+        self.add_routes(app)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self.host, self.fixed_port).start()
+        self.port = self.fixed_port
+
+    def stop(self) -> None:
+        """Close every connection, then the server (again: nothing to do)."""
+        if self._loop.is_closed():
+            return
+
+        async def hang_up() -> None:
+            for subscriber in list(self.subscribers):
+                await subscriber.socket.close()
+
+        asyncio.run_coroutine_threadsafe(hang_up(), self._loop).result(10)
+        super().stop()
 
     def publish(self, *events: dict[str, Any]) -> None:
         """Store events and send them to matching open subscriptions (from any thread)."""

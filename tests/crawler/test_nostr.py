@@ -32,6 +32,7 @@ from crawler.sources.nostr import fetch_stored, request_filter
 from crawler.sources.nostr_gate import Gate
 from tests.crawler.nostr_relay import TEST_KEY, Relay, activity, pubkey_of, sign
 from tests.crawler.roomserver import RoomServer
+from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PUBKEY = pubkey_of(TEST_KEY)
@@ -188,6 +189,12 @@ def test_a_relay_at_a_private_address_is_refused() -> None:
         private.stop()
 
 
+def test_a_relay_that_is_not_there_is_a_connect_failure() -> None:
+    with pytest.raises(SourceError) as failed:
+        poll(f"ws://127.0.0.1:{free_port()}/")
+    assert failed.value.reason == "connect"
+
+
 def test_an_activity_pointing_at_a_room_page_is_that_room(
     relay: Relay, services: Services, tmp_path: Path
 ) -> None:
@@ -264,6 +271,15 @@ def test_a_pushed_status_changes_the_space_at_once(
         relay.publish(forged)
         time.sleep(0.5)
         assert _state(services, naddr("pushed")) == "ended"
+        # The relay goes away and comes back: the subscription is opened again.
+        relay.stop()
+        back = Relay("127.0.0.1", port=relay.port).start()
+        try:
+            _wait_for(lambda: back.open_subscriptions() == 1, 10)
+            back.publish(activity("pushed", "live", created_at=int(time.time()) + 3))
+            _wait_for(lambda: _state(services, naddr("pushed")) == "live", 5)
+        finally:
+            back.stop()
     finally:
         daemon.terminate()
         output, _ = daemon.communicate(timeout=10)
