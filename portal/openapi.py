@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.catalog.source_health import REASON_WORDS
 from core.search.base import FILTER_LENGTHS, MAX_PER_PAGE, MAX_Q_LENGTH, SORTS, STATES
 from portal.present import SPACE_FIELDS
 
@@ -53,6 +54,31 @@ SPACE_SCHEMA: dict[str, Any] = {
             "description": "Embeddable player on a room server; empty when there is none.",
         },
         "featured": {"type": "boolean"},
+        "health": {"$ref": "#/components/schemas/Health"},
+    },
+}
+
+HEALTH_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["last_ok_at", "last_status", "failures", "reason", "last_checked_at"],
+    "description": "How the space's liveness checks have gone lately.",
+    "properties": {
+        "last_ok_at": {**_TIME, "description": "The last check that got a usable answer (UTC)."},
+        "last_status": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "HTTP status of the last check; 0 when it got none.",
+        },
+        "failures": {"type": "integer", "minimum": 0, "description": "Failed checks in a row."},
+        "reason": {
+            "type": "string",
+            "description": (
+                "Why the last check failed (or found the space gone), empty when it went "
+                f"well: {', '.join(REASON_WORDS)}."
+            ),
+        },
+        "last_checked_at": {**_TIME, "description": "When liveness was last checked (UTC)."},
     },
 }
 
@@ -285,5 +311,12 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                 }
             },
         },
-        "components": {"schemas": {"Space": SPACE_SCHEMA, "Host": HOST_SCHEMA, "Error": _ERROR}},
+        "components": {
+            "schemas": {
+                "Space": SPACE_SCHEMA,
+                "Host": HOST_SCHEMA,
+                "Health": HEALTH_SCHEMA,
+                "Error": _ERROR,
+            }
+        },
     }

@@ -38,6 +38,7 @@ SPACE_FIELDS = (
     "last_checked_at",
     "player_url",
     "featured",
+    "health",
 )
 
 
@@ -100,6 +101,18 @@ def space_json(space: Space, config: Config, shares: int = 0) -> dict[str, Any]:
         "last_checked_at": isoformat(space.last_checked_at),
         "player_url": http_url(space.player_url),
         "featured": bool(space.featured),
+        "health": health_json(space),
+    }
+
+
+def health_json(space: Space) -> dict[str, Any]:
+    """Return how a space's liveness checks have gone: last good one, status, failures, why."""
+    return {
+        "last_ok_at": isoformat(space.last_ok_at),
+        "last_status": int(space.last_status or 0),
+        "failures": int(space.check_failures or 0),
+        "reason": space.check_reason or "",
+        "last_checked_at": isoformat(space.last_checked_at),
     }
 
 

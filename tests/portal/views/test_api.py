@@ -13,7 +13,7 @@ from tests.portal.views.conftest import ROOMS
 SPACE_KEYS = [
     "id", "url", "title", "description", "host", "state", "listener_count", "speaker_count",
     "started_at", "scheduled_start", "ended_at", "topics", "lang", "source", "shares",
-    "last_checked_at", "player_url", "featured",
+    "last_checked_at", "player_url", "featured", "health",
 ]  # fmt: skip
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 
