@@ -101,7 +101,6 @@ class RelayLink:
         self.subscriber = subscriber
         self.gate = Gate(source.url, list(source.tags))
         self.since = source.since
-        self.connected = asyncio.Event()
 
     async def run(self) -> None:
         """Stay subscribed until cancelled, backing off exponentially while it fails."""
@@ -113,17 +112,25 @@ class RelayLink:
                 reason = "closed"
             except SourceError as failed:
                 reason = failed.reason
-                self.gate.tell_once(
-                    f"error:{reason}",
-                    f"relay {self.source.url}: {failed} ({reason}); retrying with backoff",
-                    level=logging.WARNING,
-                )
-            self.connected.clear()
+                self._failed(reason, str(failed))
+            except (aiohttp.ClientError, OSError) as failed:  # the connection dropped
+                reason = "connect"
+                self._failed(reason, f"the connection broke: {type(failed).__name__}: {failed}")
+            except Exception:  # a bug must not end the subscription for good
+                reason = "parse"
+                log.exception("relay %s: subscription failed", self.source.url)
             if time.monotonic() - started >= STEADY_S:
                 delay = BACKOFF_FIRST_S
             log.debug("relay %s: %s; again in %.1f s", self.source.url, reason, delay)
             await asyncio.sleep(delay * random.uniform(0.8, 1.2))
             delay = min(delay * 2, BACKOFF_MAX_S)
+
+    def _failed(self, reason: str, message: str) -> None:
+        self.gate.tell_once(
+            f"error:{reason}",
+            f"relay {self.source.url}: {message} ({reason}); trying again with a backoff",
+            level=logging.WARNING,
+        )
 
     async def _subscribe(self) -> None:
         http = self.subscriber.http
@@ -132,7 +139,6 @@ class RelayLink:
         try:
             flt = request_filter(list(self.source.tags), self.since)
             await socket.send_str(json.dumps(["REQ", sub, flt]))
-            self.connected.set()
             async for message in socket:
                 if message.type != aiohttp.WSMsgType.TEXT:
                     continue
@@ -168,7 +174,10 @@ class Subscriber:
             self.http = Http(session, allow, user_agent=self.config.user_agent, config=self.config)
             try:
                 while not stop.is_set():
-                    await self.refresh()
+                    try:
+                        await self.refresh()
+                    except Exception:  # the catalog may be busy: keep what runs, ask again
+                        log.exception("could not read the relay sources")
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), REFRESH_S)
             finally:

@@ -18,6 +18,7 @@ import json
 import logging
 import secrets
 import time
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -159,9 +160,8 @@ async def space_of(
     if link:
         status = next((t[1] for t in event["tags"] if len(t) > 1 and t[0] == "status"), "")
         page = await pages.space_at(link, status, http)
-        if page is not None:
-            page.topics = merge_topics(page.topics, record.topics)
-            return page, record.url
+        if page is not None:  # a copy: the cached record serves later events too
+            return replace(page, topics=merge_topics(page.topics, record.topics)), record.url
     return record, relay
 
 
