@@ -133,11 +133,13 @@ class Http:
         headers: dict[str, str] | None = None,
         conditional: bool = True,
         guarded: bool = True,
+        statuses: tuple[int, ...] = (),
     ) -> HttpAnswer:
         """GET `url` (with `params`); raise SourceError unless it answers 200 or 304.
 
         `guarded=False` is for an API the operator configured (not crawled content): it is
-        fetched over the API session, which may reach a local address.
+        fetched over the API session, which may reach a local address. `statuses` are
+        answered, not raised, for a caller that reads their headers (an API's own limits).
         """
         if params:
             url = f"{url}{'&' if '?' in url else '?'}{urlencode(params, doseq=True)}"
@@ -150,7 +152,7 @@ class Http:
             if wait > 0:
                 await asyncio.sleep(wait)
             answer = await self._fetch(url, headers or {}, conditional, guarded)
-            if answer.status in (429, 503):
+            if answer.status in (429, 503) and answer.status not in statuses:
                 delay = retry_after(answer.headers.get("Retry-After", ""))
                 state.until = time.monotonic() + (delay or 0.0)
                 reason = "rate_limited" if answer.status == 429 else "http_5xx"
@@ -158,7 +160,7 @@ class Http:
                     reason, f"{url} answered HTTP {answer.status}", status=answer.status,
                     retry_after_s=delay or 0.0,
                 )  # fmt: skip
-        if answer.status in (200, 304):
+        if answer.status in (200, 304, *statuses):
             if conditional and answer.status == 200:
                 self._remember(url, answer)
             return answer
