@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from crawler.sources.base import Reader
+from crawler.sources.bluesky import BlueskyReader
+from crawler.sources.mastodon import MastodonReader
 from crawler.sources.nostr import NostrReader
+from crawler.sources.xsearch import XSearchReader
 
 #: Every reader, by the source kind it reads.
 READERS: dict[str, Reader] = {
+    "bluesky": BlueskyReader(),
+    "mastodon": MastodonReader(),
     "nostr": NostrReader(),
+    "xsearch": XSearchReader(),
 }
 
 
