@@ -175,6 +175,11 @@ class Stack:
         self._spawn(name, "worker", args)
         log.info("Started the %s (queues: %s)", name, ", ".join(queues or ["all"]))
 
+    def start_relays(self) -> None:
+        """Hold the Nostr relay sources' subscriptions open, landing pushed changes at once."""
+        self._spawn("relays", "crawler.relays", [])
+        log.info("Started the relay subscriber")
+
     def start_demo(self) -> None:
         self._spawn("demo", "spaces.demo", [])
 
@@ -211,7 +216,7 @@ class Stack:
     def stop(self) -> None:
         """Stop every child (the demo first, so its room ends cleanly), then wait for them."""
         order = sorted(
-            self.children, key=lambda n: {"demo": 0, "worker": 1, "crawler": 1}.get(n, 2)
+            self.children, key=lambda n: {"demo": 0, "worker": 1, "crawler": 1, "relays": 1}.get(n, 2)
         )
         for name in order:
             child = self.children[name]
@@ -267,6 +272,7 @@ def run_up(
         # Two workers, so a long crawl never holds up liveness checks or schedule ticks.
         stack.start_worker(queues=[CRAWL_NOW, LIVENESS])
         stack.start_worker(queues=[CRAWL_NOW, CRAWL], scheduler=False, name="crawler")
+        stack.start_relays()
         stack.start_demo()
         quiet = "" if verbose else "Only news and problems show here; --verbose shows all.\n"
         print(
