@@ -12,12 +12,11 @@ from scrapy.linkextractors import IGNORED_EXTENSIONS
 from twisted.python.failure import Failure
 
 from core.catalog.sources import LINK_LIST_KINDS
-from core.extract.text import ANCHOR_MAX, clean_text
-from core.platforms.registry import canonical_url, fetchable, get, read_page, recognise
-from crawler.feeds import feed_links, is_feed
+from core.platforms.registry import canonical_url, fetchable, get, read_page
+from crawler.feeds import is_feed, read_feed
 from crawler.items import FoundSpace, Share
 from crawler.linkmemory import LinkMemory, LocalLinks, link_memory
-from crawler.links import page_links, space_links
+from crawler.links import read_links
 from crawler.shorteners import SPACE_LINK
 
 #: Signal sent with `event=dict(...)` for each page parsed and each failed request.
@@ -79,13 +78,9 @@ class SpacesSpider(scrapy.Spider):
         as_list = self.start_as_list and bool(meta.get("start"))
         if as_list or is_feed(content_type, response.body):
             self._claim(keys, meta, None)
-            links = feed_links(response.text, response.url)
-            for url, title in links:
-                if recognised := recognise(url):
-                    platform, link = recognised
-                    record = platform.shared_record(link, clean_text(title, ANCHOR_MAX))
-                    yield FoundSpace(record, page_url=here, anchor_text=title)
-            yield from self._follow(response, here, links)
+            finds = read_feed(response.text, response.url)
+            yield from finds.spaces
+            yield from self._follow(response, finds.follow)
             return
         sel = response.selector
         space = read_page(sel, response.url)
@@ -93,10 +88,10 @@ class SpacesSpider(scrapy.Spider):
             self._claim(keys, meta, None)
         else:
             yield from self._space(space, self._claim(keys | {space.url}, meta, space.url))
-        for found, text in space_links(sel, response.url):
+        spaces, links = read_links(sel, response.url)
+        for found, text in spaces:
             yield FoundSpace(found, page_url=here, anchor_text=text)
-        links = [(link.url, link.text) for link in page_links(sel, response.url)]
-        yield from self._follow(response, here, links)
+        yield from self._follow(response, [(link.url, link.text, here) for link in links])
 
     def _claim(self, keys: set[str], meta: dict[str, Any], space_url: str | None) -> dict[str, str]:
         """Return the pages that linked here, having first noted whether this is a space.
@@ -123,35 +118,44 @@ class SpacesSpider(scrapy.Spider):
         for page, anchor in sharers[1:]:
             yield Share(record.url, page, anchor)
 
-    def _follow(self, response: Response, here: str, links: list[tuple[str, str]]) -> Iterator[Any]:
+    def _follow(self, response: Response, links: list[tuple[str, str, str]]) -> Iterator[Any]:
+        """Yield a Share or a request for each (link, text, sharing page) of a page or feed."""
         deeper = response.meta.get("depth", 0) < self.depth
-        known = self.links.spaces_for(url for url, _ in links)
-        follow: list[tuple[str, str]] = []
-        for url, text in links:
+        known = self.links.spaces_for(url for url, _, _ in links)
+        follow: list[tuple[str, str, str]] = []
+        for url, text, sharer in links:
             if space_url := known.get(url):
-                if space_url != here:
-                    yield Share(space_url, here, text)
+                if space_url != sharer:
+                    yield Share(space_url, sharer, text)
                 continue
             # Some pages need a signed-in browser (X); the link itself is what we record.
             skipped = urlsplit(url).path.lower().endswith(_SKIP_SUFFIXES)
             if not deeper or skipped or not fetchable(url):
                 continue
-            follow.append((url, text))
+            follow.append((url, text, sharer))
         # Noted before any request goes out: the page may be parsed (elsewhere) at once.
-        self.links.add_linkers(here, follow)
+        by_sharer: dict[str, list[tuple[str, str]]] = {}
+        for url, text, sharer in follow:
+            by_sharer.setdefault(sharer, []).append((url, text))
+        for sharer, targets in by_sharer.items():
+            self.links.add_linkers(sharer, targets)
         # A target parsed elsewhere since the first look may have collected its linkers
         # before ours arrived; it is known as a space by now, so ask once more.
-        late = self.links.spaces_for(url for url, _ in follow)
-        for url, text in follow:
+        late = self.links.spaces_for(url for url, _, _ in follow)
+        requested: set[str] = set()
+        for url, text, sharer in follow:
             if space_url := late.get(url):
-                if space_url != here:
-                    yield Share(space_url, here, text)
+                if space_url != sharer:
+                    yield Share(space_url, sharer, text)
                 continue
+            if url in requested:
+                continue  # one request; every sharer waits in the link memory
+            requested.add(url)
             yield scrapy.Request(
                 url,
                 callback=self.parse,
                 errback=self.failed,
-                meta={"shared_by": here, "anchor": text},
+                meta={"shared_by": sharer, "anchor": text},
             )
 
     def failed(self, failure: Failure) -> None:

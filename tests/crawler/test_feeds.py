@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crawler.feeds import feed_links, is_feed
+from crawler.feeds import feed_links, is_feed, read_feed
 
 
 def test_feeds_and_sitemaps_list_their_links() -> None:
@@ -36,3 +36,35 @@ def test_feed_with_an_external_entity_does_not_read_files() -> None:
     evil = """<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>
       <rss><channel><item><title>&x;</title><link>https://r.example/s/1</link></item></channel></rss>"""
     assert feed_links(evil, "https://r.example/f") == [("https://r.example/s/1", "")]
+
+
+def test_links_in_entry_bodies_are_shared_by_the_entry() -> None:
+    rss = """<?xml version="1.0"?><rss version="2.0"
+      xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel>
+      <item><title>Owls tonight</title><link>https://b.example/posts/owls?utm_source=rss</link>
+        <description>&lt;p&gt;Hosted by @BirdNerd &lt;a href="/s/9"&gt;room&lt;/a&gt;&lt;/p&gt;
+        </description>
+        <content:encoded><![CDATA[<p>Join x.com/i/spaces/1CdataCdataCd. #birds</p>
+          <p><a href="https://x.com/i/spaces/1HrefHrefHref">listen</a>
+          notx.com/i/spaces/1NopeNopeNope https://x.com/i/lists/1ListListList</p>]]></content:encoded>
+      </item>
+      <item><title>Direct</title><link>https://twitter.com/i/spaces/1DirectDirect</link>
+        <description>more at https://x.com/i/spaces/1CdataCdataCd</description></item>
+    </channel></rss>"""
+    finds = read_feed(rss, "https://b.example/feed")
+    spaces = {(f.record.url, f.page_url, f.anchor_text): f.record for f in finds.spaces}
+    post, feed = "https://b.example/posts/owls", "https://b.example/feed"
+    assert set(spaces) == {
+        ("https://x.com/i/spaces/1CdataCdataCd", post, "Owls tonight"),
+        ("https://x.com/i/spaces/1HrefHrefHref", post, "listen"),
+        ("https://x.com/i/spaces/1DirectDirect", feed, "Direct"),
+        # The entry that is itself a space has no page of its own: the feed shared it.
+        ("https://x.com/i/spaces/1CdataCdataCd", feed, "Direct"),
+    }
+    cdata = spaces[("https://x.com/i/spaces/1CdataCdataCd", post, "Owls tonight")]
+    assert (cdata.title, cdata.host_handle, cdata.topics) == ("Owls tonight", "BirdNerd", ["birds"])
+    assert finds.follow == [
+        (post, "Owls tonight", feed),
+        ("https://b.example/s/9", "room", post),
+        ("https://x.com/i/lists/1ListListList", "Owls tonight", post),
+    ]
