@@ -34,10 +34,13 @@ CRAWL_SOURCE_JOB = "worker.jobs.crawl_source"
 CHECK_SPACES_JOB = "worker.liveness_jobs.check_spaces"
 POLL_SOURCES_JOB = "worker.jobs.poll_sources"
 REINDEX_JOB = "worker.jobs.reindex_search"
+WEBSUB_SUBSCRIBE_JOB = "worker.websub.subscribe_source"
+WEBSUB_PUSH_JOB = "worker.websub.take_pushed_feed"
 
 REINDEX_TIMEOUT_S = 3600
 
 CRAWL_TIMEOUT_S = 900
+WEBSUB_TIMEOUT_S = 60
 LIVENESS_TIMEOUT_S = 120
 SCHEDULE_TIMEOUT_S = 60
 RESULT_TTL_S = 600
@@ -184,4 +187,29 @@ def enqueue_reindex(services: Services) -> Job | None:
     """Queue a rebuild of the search index; None if one is already queued or running."""
     return enqueue_once(
         queue(services, CRAWL), REINDEX_JOB, [], "admin-reindex", timeout=REINDEX_TIMEOUT_S
+    )
+
+
+def enqueue_websub_subscribe(services: Services, source_id: int) -> Job | None:
+    """Queue a WebSub subscription request for source `source_id`; None if one is pending."""
+    return enqueue_once(
+        queue(services, CRAWL),
+        WEBSUB_SUBSCRIBE_JOB,
+        [source_id],
+        f"websub-subscribe-{source_id}",
+        timeout=WEBSUB_TIMEOUT_S,
+    )
+
+
+def enqueue_pushed_feed(services: Services, source_id: int, body_key: str) -> Job | None:
+    """Queue the reading of a feed a hub pushed (held in Redis at `body_key`), ahead of polls.
+
+    The same body pushed again while the first is queued is read once.
+    """
+    return enqueue_once(
+        queue(services, CRAWL_NOW),
+        WEBSUB_PUSH_JOB,
+        [source_id, body_key],
+        f"websub-push-{digest(body_key)}",
+        timeout=WEBSUB_TIMEOUT_S,
     )
