@@ -24,6 +24,7 @@ from portal.security import (
 from portal.views.api import api
 from portal.views.metrics import metrics
 from portal.views.pages import pages
+from portal.views.websub import websub
 
 log = logging.getLogger(__name__)
 
@@ -116,3 +117,4 @@ def register(app: Flask) -> None:
     app.register_blueprint(hosting_api, url_prefix="/api/v1")
     admin.init_app(app)
     app.register_blueprint(metrics)
+    app.register_blueprint(websub)
