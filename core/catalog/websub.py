@@ -22,13 +22,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from core.catalog.models import Source
-from core.catalog.sources import InvalidSource, get_source_by_url
 from core.timeutil import utcnow
 
 # The states of a subscription (Source.websub_state).
@@ -92,6 +91,26 @@ def _web_url(url: str) -> str:
     return url
 
 
+def _source_at(session: Session, url: str) -> Source | None:
+    """Return the source stored for `url` (as core.catalog.sources stores it), if any.
+
+    Looked up here rather than through core.catalog.sources, which decides polling
+    intervals with effective_interval below and so imports this module.
+    """
+    url = (url or "").strip()
+    source = session.scalar(select(Source).where(Source.url == url))
+    if source is not None:
+        return source
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    netloc = userinfo + at + hostport.lower()
+    normal = urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", parts.query, ""))
+    return session.scalar(select(Source).where(Source.url == normal)) if normal != url else None
+
+
 def note_feed_hub(
     session: Session, source_url: str, hub: str, topic: str, *, now: datetime | None = None
 ) -> Source | None:
@@ -101,10 +120,7 @@ def note_feed_hub(
     more drops its subscription, so the source is polled as before. Return None when
     no source reads `source_url`, or when `hub` is not a usable web address.
     """
-    try:
-        source = get_source_by_url(session, source_url)
-    except InvalidSource:
-        return None
+    source = _source_at(session, source_url)
     if source is None:
         return None
     if not (hub or "").strip():

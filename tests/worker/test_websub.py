@@ -99,6 +99,8 @@ def test_note_feed_hub_keeps_the_hub_and_asks_again_only_when_it_changes(
         assert (source.websub_state, source.websub_secret) == (websub.SUBSCRIBE, "")
         assert websub.note_feed_hub(session, source.url, "javascript:alert(1)", "") is None
         assert source.websub_hub == "https://other-hub.test/", "an unusable hub changes nothing"
+        other = "https://other-hub.test/"
+        assert websub.note_feed_hub(session, "HTTPS://News.TEST/feed.xml", other, "") is source
         assert (
             websub.note_feed_hub(session, "https://unknown.test/feed", "https://h.test/", "")
             is None
