@@ -70,12 +70,15 @@ def subscribe_source(source_id: int) -> dict[str, Any] | None:
         if source.websub_state == REFUSED:
             return None
         hub, topic = source.websub_hub, source.websub_topic or source.url
-        previous = source.websub_secret if source.websub_state == VERIFIED else ""
+        if source.websub_state == VERIFIED and source.websub_secret:
+            # The hub signs with the old secret until it verifies the renewal: keep it
+            # usable (before the new one is committed, so no push falls in between).
+            services.redis.set(
+                previous_secret_key(source_id), source.websub_secret, ex=PENDING_WAIT_S
+            )
         mark_pending(session, source_id)
         secret = source.websub_secret
     # Committed before asking: a hub may verify before it even answers the request.
-    if previous:
-        services.redis.set(previous_secret_key(source_id), previous, ex=PENDING_WAIT_S)
     form = {
         "hub.mode": "subscribe",
         "hub.topic": topic,
