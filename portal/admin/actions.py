@@ -8,8 +8,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from core.catalog.models import Space
+from core.catalog.sources import SOURCE_KINDS, recognise_kind, source_address
 from portal.admin.picks import check_name, next_list_id, picks_state
 from portal.admin.state import ActionError, State, normalize_domain
+from portal.context import current_services
 
 Form = Mapping[str, str]
 Plan = Callable[[Session, Form], tuple[str, State]]
@@ -86,15 +88,27 @@ def _whole(form: Form, name: str, default: int) -> int:
 
 
 def _add_source(session: Session, form: Form) -> tuple[str, State]:
+    """Plan a new source: its kind recognised from the address unless one was chosen."""
     interval, depth = _whole(form, "interval_s", 300), _whole(form, "depth", 1)
+    url = (form.get("url") or "").strip()
+    query = " ".join((form.get("query") or "").split())
+    kind = (form.get("kind") or "").strip() or recognise_kind(url)
+    if kind not in SOURCE_KINDS:
+        raise ActionError("choose one of the kinds offered", "kind")
+    if kind == "xsearch" and not query:
+        raise ActionError("an X Spaces search needs the words to search for", "query")
+    if not url and kind != "xsearch":
+        raise ActionError("give the source's address", "url")
+    address = source_address(url, kind, query, x_api_url=current_services().config.x_api_url)
     state = {
         "exists": True,
-        "kind": form.get("kind") or "page",
+        "kind": kind,
+        "query": query,
         "interval_s": interval,
         "depth": depth,
         "paused": False,
     }
-    return _source(form), state
+    return f"source:{address}", state
 
 
 def _status(kind: str, status: str) -> Plan:

@@ -224,6 +224,7 @@ def source_state(session: Session, key: str) -> State:
     return {
         "exists": True,
         "kind": source.kind,
+        "query": source.query,
         "interval_s": source.interval_s,
         "depth": source.depth,
         "paused": source.paused,
@@ -237,7 +238,8 @@ def set_source(session: Session, key: str, state: State) -> None:
             remove_source(session, key)
             return
         current = source_state(session, key)
-        if not current["exists"] or any(k in state for k in ("kind", "interval_s", "depth")):
+        settings = ("kind", "query", "interval_s", "depth")
+        if not current["exists"] or any(k in state for k in settings):
             merged = {**current, **state}
             add_source(
                 session,
@@ -245,6 +247,7 @@ def set_source(session: Session, key: str, state: State) -> None:
                 kind=merged.get("kind", "page"),
                 interval_s=int(merged.get("interval_s", 300)),
                 depth=int(merged.get("depth", 1)),
+                query=str(merged.get("query", "")),
             )
         if "paused" in state:
             pause_source(session, key, paused=bool(state["paused"]))

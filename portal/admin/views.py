@@ -12,11 +12,12 @@ from sqlalchemy import func, select
 from werkzeug.wrappers import Response as BaseResponse
 
 from core.catalog.models import AuditEntry, Report, Space, SpaceCuration
-from core.catalog.sources import find_source, list_sources
+from core.catalog.sources import find_source
 from core.queues import enqueue_reindex, enqueue_source_crawl
 from portal.accounts import admin_required, current_user
 from portal.accounts.session import safe_next
 from portal.admin import audit, ops, picks, queue, sentences
+from portal.admin import sources as source_page
 from portal.admin.actions import plan
 from portal.admin.confirm import DESTRUCTIVE, Caution, warning, warning_for_form
 from portal.admin.finder import FLAGS, STATES, Filters, find
@@ -220,10 +221,9 @@ def spaces() -> tuple[str, int]:
 @admin.get("/sources")
 @admin_required
 def sources() -> str:
-    """List crawl sources with their last figures, and the forms to manage them."""
+    """List crawl sources with their health, the most troubled first, and the forms."""
     with current_services().catalog.sessions() as session:
-        found = list_sources(session)
-    return render_template("portal/admin/sources.html", sources=found)
+        return render_template("portal/admin/sources.html", **source_page.page_context(session))
 
 
 @admin.post("/sources/<int:source_id>/recrawl")
