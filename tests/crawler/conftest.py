@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from bench.peers.sites import Site
 from core.config import Config
 from core.services import Services
-from tests.crawler.sites import Site
 
 #: Test crawls skip the polite delays; the settings themselves are tested separately.
 FAST = {"AUTOTHROTTLE_ENABLED": False, "DOWNLOAD_DELAY": 0}

@@ -10,6 +10,7 @@ from typing import TypeVar
 
 import pytest
 
+from bench.peers.bluesky_server import BlueskyServer, link_facet
 from core.extract.links import text_links
 from core.platforms.registry import recognise
 from crawler.sources.base import Poll, Post, SourceError, SourceSpec
@@ -21,7 +22,6 @@ from crawler.sources.bluesky import (
     parse_time,
 )
 from crawler.sources.http import Http
-from tests.crawler.bluesky_server import BlueskyServer, link_facet
 
 T = TypeVar("T")
 ALLOW = ("127.0.0.1",)

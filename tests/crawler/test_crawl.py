@@ -7,12 +7,12 @@ import gzip
 import pytest
 from sqlalchemy import select
 
+from bench.peers.sites import Site
 from core.catalog.models import Sighting, Space
 from core.config import Config
 from core.search.base import SearchQuery
 from core.services import Services
 from tests.crawler.conftest import FAST
-from tests.crawler.sites import Site
 from worker.crawls import crawl, run_crawl
 
 ROOM = """<html><head><title>{title}</title>

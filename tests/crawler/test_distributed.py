@@ -6,11 +6,11 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
+from bench.peers.sites import Site
 from core.catalog.models import Sighting, Space
 from core.config import Config
 from core.services import Services
 from tests.crawler.conftest import FAST
-from tests.crawler.sites import Site
 from tests.crawler.test_crawl import ROOM, links
 from worker.crawls import run_crawl
 

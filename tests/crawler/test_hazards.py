@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from http.server import BaseHTTPRequestHandler
 
+from bench.peers.sites import Drip, Site
 from core.config import Config
 from tests.crawler.conftest import FAST
 from tests.crawler.rebinding import NAME
-from tests.crawler.sites import Drip, Site
 from tests.crawler.test_crawl import ROOM, links
 from worker.crawls import run_crawl
 

@@ -9,12 +9,12 @@ from typing import TypeVar
 
 import pytest
 
+from bench.peers.mastodon_server import MastodonServer, card, link_html
 from core.extract.links import html_links, text_links
 from core.platforms.registry import recognise
 from crawler.sources.base import Poll, Post, SourceError, SourceSpec
 from crawler.sources.http import Http
 from crawler.sources.mastodon import MastodonReader, parse_cursor
-from tests.crawler.mastodon_server import MastodonServer, card, link_html
 
 T = TypeVar("T")
 ALLOW = ("127.0.0.1",)

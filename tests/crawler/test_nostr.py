@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from bench.peers.nostr_relay import TEST_KEY, Relay, activity, pubkey_of, sign
 from core.catalog.models import Space
 from core.catalog.sources import add_source
 from core.catalog.spaces import get_space_by_url
@@ -30,7 +31,6 @@ from crawler.sources.base import SourceError, SourceSpec
 from crawler.sources.http import Http
 from crawler.sources.nostr import fetch_stored, request_filter
 from crawler.sources.nostr_gate import Gate
-from tests.crawler.nostr_relay import TEST_KEY, Relay, activity, pubkey_of, sign
 from tests.crawler.roomserver import RoomServer
 from tests.support import free_port
 

@@ -7,6 +7,7 @@ from email.message import Message
 
 from sqlalchemy import select
 
+from bench.peers.sites import Answer, Site
 from core.catalog.models import Sighting, Space
 from core.config import Config
 from core.services import Services
@@ -14,7 +15,6 @@ from core.timeutil import utcnow
 from crawler.revisit import MAX_INTERVAL_S, MIN_INTERVAL_S, next_interval
 from portal.queries import TRENDING_WINDOW, share_counts, trending
 from tests.crawler.conftest import FAST
-from tests.crawler.sites import Answer, Site
 from tests.crawler.test_crawl import ROOM
 from worker.crawls import run_crawl
 

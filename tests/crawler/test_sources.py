@@ -8,13 +8,13 @@ from collections.abc import Iterator
 import pytest
 from rq import SimpleWorker
 
+from bench.peers.sites import Site
 from core.catalog.models import Source
 from core.catalog.sources import add_source, recrawl_source
 from core.config import Config
 from core.queues import ALL_QUEUES, CRAWL, enqueue_source_crawl, enqueue_url_crawl, queue
 from core.services import Services
 from core.timeutil import utcnow
-from tests.crawler.sites import Site
 from tests.crawler.test_crawl import ROOM
 from worker import context
 from worker.jobs import crawl_source

@@ -12,6 +12,7 @@ import pytest
 import redis
 from sqlalchemy import select
 
+from bench.peers.x_server import TOKEN, XServer
 from core.catalog.models import Sighting, Space
 from core.catalog.states import State
 from core.config import Config
@@ -21,7 +22,6 @@ from crawler.sources import READERS, reader_for_url
 from crawler.sources.base import Poll, SourceError, SourceSpec
 from crawler.sources.http import Http
 from crawler.sources.xsearch import XSearchReader
-from tests.crawler.x_server import TOKEN, XServer
 from worker.crawls import crawl
 
 ANN = {"id": "2244994945", "name": "Ann <b>Lee</b>", "username": "annlee", "verified": True}

@@ -14,6 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from rq import Queue
 
+from bench.peers.websub_hub import WebSubHub, atom_feed
 from core import queues
 from core.catalog import websub
 from core.catalog.models import Source
@@ -22,7 +23,6 @@ from core.services import Services
 from core.timeutil import utcnow
 from portal.app import create_app
 from tests.browser import serve
-from tests.crawler.websub_hub import WebSubHub, atom_feed
 from worker import context
 from worker.websub import subscribe_source
 

@@ -8,11 +8,11 @@ import pytest
 from rq import Queue
 from sqlalchemy import select
 
+from bench.peers.mastodon_server import MastodonServer, card
 from core.catalog.models import Sighting, Source, Space
 from core.catalog.sources import add_source
 from core.queues import CRAWL, POLL_SOURCES_JOB
 from core.services import Services
-from tests.crawler.mastodon_server import MastodonServer, card
 from worker.jobs import crawl_source, poll_sources, schedule_sources
 
 SPACE = "https://x.com/i/spaces/1OwxWwzBVXRGQ"

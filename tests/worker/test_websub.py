@@ -16,6 +16,7 @@ import pytest
 from rq import Queue, SimpleWorker
 from sqlalchemy import select
 
+from bench.peers.websub_hub import WebSubHub, atom_feed
 from core import queues
 from core.catalog import websub
 from core.catalog.models import Sighting, Source, Space
@@ -24,7 +25,6 @@ from core.services import Services
 from core.timeutil import utcnow
 from portal.app import create_app
 from tests.browser import serve
-from tests.crawler.websub_hub import WebSubHub, atom_feed
 from worker import context
 from worker.websub import renew_subscriptions, subscribe_source, take_pushed_feed
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from bench.peers.sites import Site
 from core.catalog.checks import record_observations
 from core.catalog.db import Catalog
 from core.catalog.models import Space
@@ -23,7 +24,6 @@ from core.platforms.rooms import RoomServer
 from core.platforms.web import EventPage
 from core.timeutil import utcnow
 from core.webfetch import Fetcher
-from tests.crawler.sites import Site
 
 EVENT = {
     "@context": "https://schema.org",

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bench.peers.nostr_relay import TEST_KEY, activity, pubkey_of, sign
 from core.catalog.states import State
 from core.platforms import registry
 from core.platforms.nip01 import InvalidEvent, event_id, verify_event
@@ -19,7 +20,6 @@ from core.platforms.nip19 import (
     encode_npub,
 )
 from core.platforms.nostr import Nostr, page_link, parse_link, record_from_event
-from tests.crawler.nostr_relay import TEST_KEY, activity, pubkey_of, sign
 
 PUBKEY = pubkey_of(TEST_KEY)
 

@@ -23,7 +23,7 @@ import aiohttp
 from aiohttp import web
 from yarl import URL
 
-from tests.support import LoopbackAiohttpServer
+from bench.peers.loopback import LoopbackAiohttpServer
 
 
 @dataclass

@@ -21,7 +21,7 @@ from urllib.parse import quote, unquote, urlencode
 
 from aiohttp import web
 
-from tests.support import LoopbackAiohttpServer
+from bench.peers.loopback import LoopbackAiohttpServer
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 40
@@ -138,7 +138,7 @@ class MastodonServer(LoopbackAiohttpServer):
                 f"#<span>{html.escape(tag)}</span></a>"
                 for tag in tags
             )
-            status = {
+            status: dict[str, Any] = {
                 "id": status_id,
                 "created_at": _now(),
                 "in_reply_to_id": in_reply_to["id"] if in_reply_to else None,
@@ -203,9 +203,10 @@ class MastodonServer(LoopbackAiohttpServer):
             status, body, content_type = forced
             return web.Response(status=status, body=body, headers={"Content-Type": content_type})
         try:
-            return await handler(request)
+            answer: web.StreamResponse = await handler(request)
         except web.HTTPNotFound:
             return _json({"error": "Record not found"}, status=404)
+        return answer
 
     async def _tag(self, request: web.Request) -> web.StreamResponse:
         name = unquote(request.match_info["hashtag"]).lower()

@@ -19,8 +19,8 @@ from typing import Any
 from aiohttp import WSMsgType, web
 from coincurve import PrivateKey
 
+from bench.peers.loopback import LoopbackAiohttpServer
 from core.platforms.nip01 import event_id
-from tests.support import LoopbackAiohttpServer
 
 #: A fixed test key, so addresses are the same from one run to the next.
 TEST_KEY = PrivateKey(hashlib.sha256(b"spaces nostr test key").digest())

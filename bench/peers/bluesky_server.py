@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from aiohttp import web
 
-from tests.support import LoopbackAiohttpServer
+from bench.peers.loopback import LoopbackAiohttpServer
 
 _TID_CHARS = "234567abcdefghijklmnopqrstuvwxyz"
 
@@ -165,11 +165,12 @@ class BlueskyServer(LoopbackAiohttpServer):
             status, body, content_type = forced
             return web.Response(status=status, body=body, headers={"Content-Type": content_type})
         try:
-            return await handler(request)
+            answer: web.StreamResponse = await handler(request)
         except web.HTTPNotFound:
             return _error(501, "MethodNotImplemented", "Method Not Implemented")
         except _BadParams as bad:
             return _error(400, "InvalidRequest", str(bad))
+        return answer
 
     async def _search(self, request: web.Request) -> web.StreamResponse:
         query = request.query

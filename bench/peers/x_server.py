@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.support import LoopbackAiohttpServer
+from bench.peers.loopback import LoopbackAiohttpServer
 
 TOKEN = "test-bearer-token"
 #: Fields X sends when none are asked for.
