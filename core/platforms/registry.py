@@ -16,13 +16,14 @@ from core.extract import urls
 from core.extract.pages import as_selector
 from core.platforms.base import Platform
 from core.platforms.nostr import Nostr
+from core.platforms.podcast import Podcast
 from core.platforms.rooms import RoomServer
 from core.platforms.web import EventPage
 from core.platforms.x import XSpaces
 
 #: Every platform, in the order a page or link is offered to them: the most specific
 #: first, so a room server's page is a room, not just an event page.
-PLATFORMS: tuple[Platform, ...] = (RoomServer(), XSpaces(), Nostr(), EventPage())
+PLATFORMS: tuple[Platform, ...] = (RoomServer(), XSpaces(), Nostr(), Podcast(), EventPage())
 _BY_NAME = {platform.name: platform for platform in PLATFORMS}
 _GENERIC = _BY_NAME[EventPage.name]
 
