@@ -12,6 +12,12 @@ from typing import Any
 BOT_NAME = "SpacesBot"
 BOT_VERSION = "1.0"
 
+
+def bot_user_agent(portal_url: str) -> str:
+    """Return the crawler's User-Agent: its product token and the page that explains it."""
+    return f"{BOT_NAME}/{BOT_VERSION} (+{portal_url.rstrip('/')}/about/bot)"
+
+
 #: Seconds the portal keeps a rendered search answer; Config.extra["response_cache_ttl_s"]
 #: overrides it, 0 turns the cache off.
 RESPONSE_CACHE_TTL_S = 5.0
@@ -79,7 +85,7 @@ class Config:
     @property
     def user_agent(self) -> str:
         """Return the User-Agent every crawl and source poll sends: the bot and its page."""
-        return f"{BOT_NAME}/{BOT_VERSION} (+{self.portal_url}/about/bot)"
+        return bot_user_agent(self.portal_url)
 
     def with_(self, **changes: Any) -> Config:
         """Return a copy with some settings changed (tests, `spaces up`)."""

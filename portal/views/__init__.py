@@ -21,6 +21,7 @@ from portal.security import (
     origin_of,
     wants_json,
 )
+from portal.views.about import about
 from portal.views.api import api
 from portal.views.metrics import metrics
 from portal.views.pages import pages
@@ -118,3 +119,4 @@ def register(app: Flask) -> None:
     admin.init_app(app)
     app.register_blueprint(metrics)
     app.register_blueprint(websub)
+    app.register_blueprint(about)
