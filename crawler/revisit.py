@@ -1,11 +1,14 @@
 """Conditional requests and adaptive revisits: fetch pages that rarely change rarely.
 
-Each fetched URL keeps, in a Redis hash, its ETag and Last-Modified, a hash of its body
-and a revisit interval. Requests carry If-None-Match / If-Modified-Since; a 304, or a
-body identical to the last one, counts as unchanged and doubles the interval (up to a
-day); a change halves it. A page linked from elsewhere is skipped until its interval
-has passed. Start URLs (sources, pings, submissions) are always asked for, since their
-own schedule says when; they still go conditionally.
+Every URL a crawl fetches goes this way: pages, feeds, sitemaps and the sitemaps an
+index names, whether read as a source's start URL or followed from a link; robots.txt
+alone keeps its own copies (crawler.robots). Each fetched URL keeps, in a Redis hash,
+its ETag and Last-Modified, a hash of its body and a revisit interval. Requests carry
+If-None-Match / If-Modified-Since; a 304, or a body identical to the last one, counts
+as unchanged and doubles the interval (up to a day); a change halves it. A page linked
+from elsewhere is skipped until its interval has passed. Start URLs (sources, pings,
+submissions) are always asked for, since their own schedule says when; they still go
+conditionally.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from scrapy.exceptions import IgnoreRequest
 
 from core.platforms.registry import canonical_url
 from core.redisconn import as_text, connect
+from crawler.politeness import ROBOTS_META
 from crawler.settings import CONFIG_SETTING
 
 log = logging.getLogger(__name__)
@@ -88,6 +92,20 @@ class RevisitStore:
         pipe.execute()
 
 
+def crawl_redis(settings: Any) -> redis.Redis | None:
+    """Return a client of the crawl's Redis, or None (logged) when there is none to reach."""
+    config = settings.get(CONFIG_SETTING)
+    if config is None:
+        return None
+    try:
+        client = connect(config.redis_url, config.data_dir)
+        client.ping()
+    except (redis.RedisError, OSError) as error:
+        log.warning("no Redis for the crawl's memory (%s); every crawl starts afresh", error)
+        return None
+    return client
+
+
 def _key(url: str) -> str:
     return KEY_PREFIX + hashlib.sha1(url.encode(), usedforsecurity=False).hexdigest()
 
@@ -102,20 +120,15 @@ class RevisitMiddleware:
     @classmethod
     def from_crawler(cls, crawler: Any) -> RevisitMiddleware:
         """Connect to the crawl's Redis; without one, fetch everything unconditionally."""
-        config = crawler.settings.get(CONFIG_SETTING)
-        if not crawler.settings.getbool("SPACES_REVISIT_ENABLED", True) or config is None:
+        if not crawler.settings.getbool("SPACES_REVISIT_ENABLED", True):
             return cls(None)
-        try:
-            client = connect(config.redis_url, config.data_dir)
-            client.ping()
-        except (redis.RedisError, OSError) as error:
-            log.warning("no Redis for conditional requests (%s); fetching every page", error)
-            return cls(None)
-        return cls(RevisitStore(client), crawler.stats)
+        client = crawl_redis(crawler.settings)
+        return cls(RevisitStore(client) if client is not None else None, crawler.stats)
 
     def process_request(self, request: Any) -> None:
         """Add validators from the last fetch; refuse a linked page that is not yet due."""
-        if self.store is None:
+        # robots.txt keeps its own copies (crawler.robots); a skipped one would close the site.
+        if self.store is None or request.meta.get(ROBOTS_META):
             return
         for name in ("If-None-Match", "If-Modified-Since"):
             request.headers.pop(name, None)  # a redirect copies the previous hop's
@@ -136,6 +149,8 @@ class RevisitMiddleware:
     def process_response(self, request: Any, response: Any) -> Any:
         """Record the response's validators and whether the page changed."""
         if self.store is None or response.status not in (200, 304):
+            return response
+        if request.meta.get(ROBOTS_META):
             return response
         url = canonical_url(response.url)
         previous = self.store.get(url) or PageState()
