@@ -120,9 +120,8 @@ class Http:
         guarded: bool = True,
     ) -> Any:
         """GET `url` as JSON; return None when it is unchanged since asked last (304)."""
-        answer = await self.get(
-            url, params=params, headers={"Accept": "application/json", **(headers or {})}
-        )
+        accept = {"Accept": "application/json", **(headers or {})}
+        answer = await self.get(url, params=params, headers=accept, guarded=guarded)
         return None if answer.status == 304 else answer.json()
 
     async def get(
@@ -212,7 +211,7 @@ class Http:
     def _validators(self, url: str) -> Validators | None:
         known = self.validators.get(url)
         if known is None and self.redis is not None:
-            stored = self.redis.hgetall(_validators_key(url))
+            stored: dict[bytes, bytes] = self.redis.hgetall(_validators_key(url))  # type: ignore[assignment]
             if stored:
                 known = Validators(
                     stored.get(b"etag", b"").decode(), stored.get(b"last_modified", b"").decode()
@@ -225,8 +224,11 @@ class Http:
         if self.redis is not None and (known.etag or known.last_modified):
             # In Redis, so the next poll (in another process, maybe) asks conditionally.
             key = _validators_key(url)
-            fields = {"etag": known.etag[:200], "last_modified": known.last_modified[:100]}
-            self.redis.hset(key, mapping=fields)
+            fields: dict[str | bytes, str | bytes] = {
+                "etag": known.etag[:200],
+                "last_modified": known.last_modified[:100],
+            }
+            self.redis.hset(key, mapping=fields)  # type: ignore[arg-type]
             self.redis.expire(key, VALIDATORS_TTL_S)
 
 
