@@ -26,6 +26,6 @@ def page_context(session: Session) -> dict[str, Any]:
     """Return the Sources page's values: the sources, most troubled first, and the kinds."""
     return {
         "sources": sources_by_trouble(session),
-        "kinds": [("", "Recognise from the address"), *KIND_NAMES.items()],
+        "kinds": [("", "From the address"), *KIND_NAMES.items()],
         "reason_words": reason_words,
     }
