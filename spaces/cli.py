@@ -24,6 +24,11 @@ if TYPE_CHECKING:
 
 
 VERBOSE_HELP = "show every part's log (each job, request and migration step)"
+KIND_HELP = (
+    "how to read it: page, feed, sitemap, directory, mastodon, bluesky, xsearch or nostr "
+    "(default: recognised from the URL, else page)"
+)
+QUERY_HELP = "what to ask for: a search (bluesky, xsearch) or comma-separated tags (nostr)"
 
 
 class CommandError(Exception):
@@ -69,16 +74,25 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def cmd_crawl(args: argparse.Namespace) -> int:
     from core.catalog.migrate import upgrade  # the catalog: SQLAlchemy, slow to load
-    from core.catalog.sources import add_source
+    from core.catalog.sources import SOURCE_KINDS
     from core.services import build_services
-    from worker.crawls import crawl
+    from spaces.sources import add_sources, crawl_by_kind
 
+    if args.kind and args.kind not in SOURCE_KINDS:
+        raise CommandError(
+            f"unknown kind {args.kind!r}; use one of {', '.join(sorted(SOURCE_KINDS))}"
+        )
+    if not args.urls and args.kind != "xsearch":
+        raise CommandError("give at least one URL to crawl (only --kind xsearch needs none)")
     config = Config.from_env()
     upgrade(config.database_url)
-    build_services(config).search.ensure()
-    report = crawl(
+    services = build_services(config)
+    services.search.ensure()
+    report, _kinds = crawl_by_kind(
         args.urls,
         config,
+        kind=args.kind,
+        query=args.query,
         depth=args.depth,
         progress=lambda line: print(line, file=sys.stderr, flush=True),
     )
@@ -90,9 +104,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     if not args.once:
-        with build_services(config).catalog.session() as session:
-            for url in args.urls:
-                add_source(session, url, depth=args.depth)
+        add_sources(services, args.urls, kind=args.kind, query=args.query, depth=args.depth)
         print("Added as sources: the worker re-crawls them on schedule.", file=sys.stderr)
     return 0 if report.pages or not report.errors else 1
 
@@ -120,27 +132,27 @@ def cmd_sources(args: argparse.Namespace) -> int:
     from core.catalog import sources  # the catalog: SQLAlchemy, slow to load
     from core.catalog.migrate import upgrade
     from core.services import build_services
+    from core.timeutil import utcnow
+    from spaces.sources import add_sources, source_lines
 
     config = Config.from_env()
     upgrade(config.database_url)
     services = build_services(config)
     if args.action == "recrawl":
         return _recrawl(services, args.urls)
+    if args.action == "add":
+        return add_sources(
+            services,
+            args.urls,
+            kind=args.kind,
+            query=args.query,
+            interval_s=args.interval,
+            depth=args.depth,
+        )
     with services.catalog.session() as session:
-        if args.action == "add":
-            for url in args.urls:
-                source = sources.add_source(
-                    session, url, interval_s=args.interval, depth=args.depth
-                )
-                print(f"source {source.id}: {source.url} every {source.interval_s} s")
-        elif args.action == "list":
-            for source in sources.list_sources(session):
-                state = "paused" if source.paused else "active"
-                print(
-                    f"{source.id:4}  {state:6}  every {source.interval_s:5} s  "
-                    f"last: {source.last_pages} pages, {source.last_spaces} spaces, "
-                    f"{source.last_errors} errors  {source.url}"
-                )
+        if args.action == "list":
+            for line in source_lines(sources.list_sources(session), utcnow()):
+                print(line)
         else:
             for url in args.urls:
                 getattr(sources, f"{args.action}_source")(session, url)
@@ -255,9 +267,11 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
 
     crawl = add("crawl", cmd_crawl, "crawl URLs now and print the spaces found")
-    crawl.add_argument("urls", nargs="+", metavar="URL")
+    crawl.add_argument("urls", nargs="*", metavar="URL")
     crawl.add_argument("--once", action="store_true", help="do not add the URLs as sources")
     crawl.add_argument("--depth", type=int, default=1, help="link depth to follow (default 1)")
+    crawl.add_argument("--kind", default="", help=KIND_HELP)
+    crawl.add_argument("--query", default="", help=QUERY_HELP)
 
     db = add("db", lambda a: a.db_parser.print_help() or 2, "manage the catalog database")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -275,6 +289,8 @@ def build_parser() -> argparse.ArgumentParser:
     sources.add_argument("urls", nargs="*", metavar="URL")
     sources.add_argument("--interval", type=int, default=300, help="seconds between crawls")
     sources.add_argument("--depth", type=int, default=1)
+    sources.add_argument("--kind", default="", help=KIND_HELP)
+    sources.add_argument("--query", default="", help=QUERY_HELP)
 
     user = add("user", lambda a: a.user_parser.print_help() or 2, "manage accounts")
     user_sub = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
