@@ -57,16 +57,20 @@ def upcoming(session: Session, now: datetime, limit: int = 12) -> list[Space]:
 
 
 def trending(session: Session, now: datetime, limit: int = 12) -> list[tuple[Space, int]]:
-    """Return spaces shared on the most pages in the last 24 hours, with that count.
+    """Return spaces newly shared on the most pages in the last 24 hours, with that count.
 
-    What can still be heard comes first: live, then scheduled, then what has ended, each
-    by how widely it was shared.
+    A share counts once, when it was first seen: a page read again and still showing
+    the link is not news, and counting it would keep yesterday's spaces trending on
+    the pages that never change. What can still be heard comes first: live, then
+    scheduled, then what has ended, each by how widely it was shared.
     """
+    since = now - TRENDING_WINDOW
     # Count in a subquery: grouping the outer query would also have to group the host
     # columns its joined eager load adds, which PostgreSQL insists on.
     shares = (
         select(Sighting.space_id, func.count(Sighting.id).label("shares"))
-        .where(Sighting.last_seen >= now - TRENDING_WINDOW)
+        # last_seen is never before first_seen; its index narrows the rows to look at.
+        .where(Sighting.last_seen >= since, Sighting.first_seen >= since)
         .group_by(Sighting.space_id)
         .subquery()
     )

@@ -9,12 +9,12 @@ from urllib.parse import urlsplit
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from core import urls
 from core.catalog.db import touch
 from core.catalog.models import Host, Sighting, Space, SpaceCheck, StateChange
 from core.catalog.records import GENERIC_PLATFORM, TOPIC_MAX, Observation, SpaceRecord
 from core.catalog.schedule import next_check_after
 from core.catalog.states import State, TransitionRefused, check_transition
-from core.extract import urls
 from core.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -138,15 +138,18 @@ def record_sighting(
     anchor_text: str = "",
     *,
     now: datetime | None = None,
-) -> Sighting:
+) -> Sighting | None:
     """Record that `page_url` shared `space`'s link (idempotent per page).
 
     The page is kept in its canonical form, so one post reached with and without
     tracking parameters is one sighting; its first sighting time never moves, which is
-    what trending counts by.
+    what trending counts by. The space's own page, read by another name of its server
+    (`localhost` for `127.0.0.1`), shared nothing: None is returned and nothing recorded.
     """
     now = now or utcnow()
     page_url = urls.canonical_url(page_url) or page_url
+    if urls.same_page(page_url, space.canonical_url or space.url or ""):
+        return None
     sighting = None
     if space.id is not None:
         sighting = session.scalar(

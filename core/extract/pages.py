@@ -19,8 +19,8 @@ from core.catalog.records import SpaceRecord
 from core.catalog.states import State
 from core.extract.language import detect_language, hashtags, merge_topics, normalize_lang
 from core.extract.text import DESCRIPTION_MAX, HANDLE_MAX, NAME_MAX, TITLE_MAX, clean_text, slug
-from core.extract.urls import canonical_url, same_site
 from core.timeutil import parse_iso
+from core.urls import canonical_url, same_site
 
 EVENT_TYPES = frozenset({"BroadcastEvent", "Event", "PublicationEvent", "SocialEvent"})
 

@@ -11,8 +11,8 @@ from urllib.parse import urljoin
 
 from parsel import Selector
 
+from core import urls
 from core.catalog.records import SpaceRecord
-from core.extract import urls
 from core.extract.pages import as_selector
 from core.platforms.base import Platform
 from core.platforms.nostr import Nostr

@@ -29,12 +29,12 @@ from core.catalog.records import Observation, SpaceRecord
 from core.catalog.states import State
 from core.config import Config
 from core.extract.pages import as_selector, declared_urls, find_event, page_url, read_event_page
-from core.extract.urls import canonical_url, same_site
 from core.netguard import parse_address
 from core.platforms.base import Checking, Outcome, Probe, SpaceRow
 from core.platforms.failures import CheckFailed, http_failure
 from core.platforms.web import GONE_STATUSES, EventPage, guarded, observation_of
 from core.timeutil import parse_iso
+from core.urls import canonical_url, is_loopback, same_machine, same_site
 
 MAX_STATUS_BYTES = 256 * 1024
 
@@ -164,7 +164,7 @@ def room_address(
         return address, True
     if urlsplit(address).path.rstrip("/").rsplit("/", 1)[-1] != room_id:
         return own, True
-    if _same_machine(address, own):
+    if same_machine(address, own):
         return address, True
     if not _public_name(address):
         return own, True  # a public page may not name a private address as its own
@@ -180,27 +180,9 @@ def as_hearsay(record: SpaceRecord) -> SpaceRecord:
     return record
 
 
-def _same_machine(url: str, other: str) -> bool:
-    a, b = urlsplit(url), urlsplit(other)
-    return (
-        a.scheme == b.scheme
-        and a.port == b.port
-        and _loopback(a.hostname or "")
-        and _loopback(b.hostname or "")
-    )
-
-
-def _loopback(host: str) -> bool:
-    host = host.lower().rstrip(".")
-    if host == "localhost" or host.endswith(".localhost"):  # RFC 6761: always loopback
-        return True
-    address = parse_address(host)
-    return address is not None and address.is_loopback
-
-
 def _public_name(url: str) -> bool:
-    host = (urlsplit(url).hostname or "").lower().rstrip(".")
-    if not host or host == "localhost" or host.endswith(".localhost"):
+    host = urlsplit(url).hostname or ""
+    if not host or is_loopback(host):
         return False
     address = parse_address(host)
     return address is None or address.is_global

@@ -27,10 +27,10 @@ from core.catalog.states import State
 from core.config import Config
 from core.extract.language import detect_language, hashtags, merge_topics
 from core.extract.text import TITLE_MAX, clean_text
-from core.extract.urls import DEFAULT_PORTS, HOST_ALIASES
 from core.platforms.base import Checking, Outcome, Platform, Probe, SpaceRow
 from core.platforms.failures import http_failure, reason_of
 from core.timeutil import parse_iso, utcnow
+from core.urls import DEFAULT_PORTS, HOST_ALIASES
 
 log = logging.getLogger(__name__)
 

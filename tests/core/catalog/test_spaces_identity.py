@@ -104,3 +104,19 @@ def test_word_of_a_space_fills_what_is_not_known_yet(catalog: Catalog) -> None:
         assert space is not None and space.title == "Jazz at dawn"
         assert sorted(space.topics) == ["dawn", "jazz"]
         assert space.host is not None and space.host.handle == "ann"
+
+
+def test_a_room_page_read_by_another_loopback_name_is_not_its_own_sighting(
+    catalog: Catalog,
+) -> None:
+    own = "http://127.0.0.1:8100/s/r42"
+    with catalog.session() as s:
+        space = upsert_space(s, room(url=own))
+        assert record_sighting(s, space, "http://localhost:8100/s/r42#transcript") is None
+        assert record_sighting(s, space, own + "?utm_source=x") is None
+        assert record_sighting(s, space, "http://localhost:8100/") is not None
+        # Another port is another server: a page there did share the room.
+        assert record_sighting(s, space, "http://localhost:8101/s/r42") is not None
+    with catalog.session() as s:
+        pages = sorted(row.page_url for row in s.scalars(select(Sighting)))
+        assert pages == ["http://localhost:8100/", "http://localhost:8101/s/r42"]

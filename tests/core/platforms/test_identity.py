@@ -7,9 +7,9 @@ from parsel import Selector
 
 from core.catalog.states import State
 from core.extract.pages import declared_urls, page_url
-from core.extract.urls import canonical_url
 from core.platforms.registry import read_page
 from core.platforms.rooms import RoomServer, room_address
+from core.urls import canonical_url, same_page
 from tests.core.platforms.test_pages import NOW, broadcast, room_page
 
 ROOM = "http://127.0.0.1:8100/s/r42"
@@ -117,3 +117,14 @@ def test_a_check_reads_the_room_page_fetched_whatever_address_it_declares() -> N
     page = claims("https://rooms.example.org/s/r42")
     seen = RoomServer().observe_page(page, "https://mirror.example.net/s/r42")
     assert seen.state == State.LIVE and seen.title == "Late night jazz"
+
+
+def test_one_page_by_two_names_of_this_machine() -> None:
+    assert same_page("http://localhost:8100/s/r42#x", "http://127.0.0.1:8100/s/r42?utm_source=a")
+    assert same_page("http://[::1]:8100/s/r42", "http://app.localhost:8100/s/r42")
+    assert not same_page("http://localhost:8100/s/r42", "http://127.0.0.1:8101/s/r42")
+    assert not same_page("http://localhost:8100/s/r42", "https://localhost:8100/s/r42")
+    assert not same_page("http://10.0.0.1:8100/s/r42", "http://127.0.0.1:8100/s/r42")
+    assert not same_page("https://a.example/s/r42", "https://b.example/s/r42")
+    assert not same_page("http://localhost:8100/s/r42", "http://127.0.0.1:8100/s/r43")
+    assert not same_page("", "http://127.0.0.1:8100/s/r42")

@@ -10,8 +10,8 @@ import pytest
 from core.catalog.states import State
 from core.extract.pages import find_event, page_url
 from core.extract.text import clean_text
-from core.extract.urls import canonical_url
 from core.platforms.registry import read_page
+from core.urls import canonical_url
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 PAGE = "https://rooms.example.org/s/r42"

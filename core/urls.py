@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
+from core.netguard import parse_address
+
 # Query parameters that only say who shared a link, where, or how it was clicked, on
 # any site. Parameters that pick the content (`id`, `v`, `p`, `page`, `q`...) stay.
 _TRACKING = re.compile(
@@ -68,3 +70,42 @@ def same_site(url: str, other: str) -> bool:
     """Return True if both URLs share scheme and host (and port)."""
     a, b = urlsplit(url), urlsplit(other)
     return (a.scheme.lower(), a.netloc.lower()) == (b.scheme.lower(), b.netloc.lower())
+
+
+def same_machine(url: str, other: str) -> bool:
+    """Return True if both URLs reach this machine's loopback on the same scheme and port.
+
+    `localhost` and `127.0.0.1` are two names of one server; no one else can serve a
+    page at either, so what one says of the other is the server speaking of itself.
+    """
+    a, b = urlsplit(url), urlsplit(other)
+    try:
+        same_port = a.port == b.port
+    except ValueError:
+        return False
+    return (
+        a.scheme.lower() == b.scheme.lower()
+        and same_port
+        and is_loopback(a.hostname or "")
+        and is_loopback(b.hostname or "")
+    )
+
+
+def is_loopback(host: str) -> bool:
+    """Return True for `localhost` (and names under it, RFC 6761) and loopback addresses."""
+    host = host.lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    address = parse_address(host)
+    return address is not None and address.is_loopback
+
+
+def same_page(url: str, other: str) -> bool:
+    """Return True if both URLs name one page: alike but for spelling or a loopback name."""
+    a, b = canonical_url(url), canonical_url(other)
+    if not a or not b:
+        return False
+    if a == b:
+        return True
+    path_a, path_b = urlsplit(a)._replace(netloc=""), urlsplit(b)._replace(netloc="")
+    return path_a == path_b and same_machine(a, b)
