@@ -66,7 +66,8 @@ def read_links(page: str | Selector, url: str) -> tuple[list[tuple[SpaceRecord, 
                 description = _description(sel)
             context = description
         elif found.how == "text":
-            context = sharing_context(found.element, "")
+            # Plain text with no post blocks around it: the line it is written in.
+            context = sharing_context(found.element, "") or found.line
         else:
             context = sharing_context(found.element.getparent(), found.text)
         context = clean_text(context[: DESCRIPTION_MAX * 4], DESCRIPTION_MAX)

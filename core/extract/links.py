@@ -9,6 +9,7 @@ platforms to say (core.platforms.registry.recognise), which keeps look-alikes ou
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -23,6 +24,8 @@ URL_MAX = 2048
 #: Most characters of text, and most links, read from one text, page or JSON document.
 TEXT_MAX = 1_000_000
 LINKS_MAX = 5000
+#: Longest stretch kept either side of a link for the line around it.
+LINE_MAX = 1000
 _JSON_VALUES_MAX = 100_000
 
 # Characters a URL written in text never holds: white space, quotes, brackets other
@@ -51,6 +54,8 @@ _TRAILING = ".,;:!?*_~"
 # Anything worth a closer look for links written as text.
 _HINT = re.compile(r"https?://|www\.|(?:x|twitter)\.com/", re.IGNORECASE)
 _MARKUP = re.compile(r"<[A-Za-z!/]")
+# The text of a Markdown link, "[text](", right before its URL.
+_MARKDOWN_TEXT = re.compile(r"\[([^\[\]\n]{1,300})\]\(<?\Z")
 
 #: Elements whose text is never a link written as text: anchors (their href is the
 #: link, and their text may be a shortened display of it) and code.
@@ -67,20 +72,11 @@ _BLOCK_NAMES = (
 )
 BLOCKS = frozenset(_BLOCK_NAMES.split())
 #: OpenGraph, Twitter-card and App Links properties whose content is a URL.
-META_URLS = frozenset(
-    {
-        "og:url",
-        "og:see_also",
-        "og:audio",
-        "og:audio:url",
-        "og:audio:secure_url",
-        "og:video",
-        "og:video:url",
-        "og:video:secure_url",
-        "twitter:url",
-        "al:web:url",
-    }
+_META_URL_NAMES = (
+    "og:url og:see_also og:audio og:audio:url og:audio:secure_url og:video og:video:url"
+    " og:video:secure_url twitter:url al:web:url"
 )
+META_URLS = frozenset(_META_URL_NAMES.split())
 _META_TITLES = ("og:title", "twitter:title")
 
 
@@ -89,7 +85,8 @@ class PageLink:
     """A link found in HTML: where it points, its text, how it was written, where it sits.
 
     `how` is "href" (an anchor), "meta" (OpenGraph/Twitter-card metadata or the
-    canonical link; its text is the page's title) or "text" (written as plain text).
+    canonical link; its text is the page's title) or "text" (written as plain text;
+    its text is a Markdown link's, if it is one).
     `element` is the lxml element it sits in: the anchor, the meta tag, or the block
     whose text holds it, for the sharing context around it.
     """
@@ -98,6 +95,7 @@ class PageLink:
     text: str = ""
     how: str = "href"
     element: Any = None
+    line: str = ""  # for a link written as text: the line it was written in
 
 
 def text_links(text: str) -> list[str]:
@@ -108,11 +106,19 @@ def text_links(text: str) -> list[str]:
     `<url>` forms read as the URL. A URL cut short by an ellipsis is left out.
     """
     found: dict[str, None] = {}
-    if not text:
-        return []
+    for url, _, _, _ in _scan(text):
+        found.setdefault(url)
+        if len(found) >= LINKS_MAX:
+            break
+    return list(found)
+
+
+def _scan(text: str) -> Iterator[tuple[str, int, int, str]]:
+    """Yield each URL written in `text`, where it starts and ends, and its Markdown text."""
     text = text[:TEXT_MAX]
     for match in _LINK.finditer(text):
-        if text.startswith("\u2026", match.end()):
+        start, end = match.span()
+        if text.startswith("\u2026", end):
             continue  # "x.com/i/spaces/1Ab…": the rest of the id is missing
         url = _trim(match.group())
         if not url or len(url) > URL_MAX:
@@ -120,10 +126,15 @@ def text_links(text: str) -> list[str]:
         if not _SCHEME.match(url):
             url = "https://" + url
         if urlsplit_host(url):
-            found.setdefault(url)
-            if len(found) >= LINKS_MAX:
-                break
-    return list(found)
+            label = _MARKDOWN_TEXT.search(text, max(0, start - ANCHOR_MAX - 4), start)
+            yield url, start, end, label.group(1) if label else ""
+
+
+def line_around(text: str, start: int, end: int) -> str:
+    """Return the line of `text` holding `text[start:end]`, at most LINE_MAX long."""
+    first = text.rfind("\n", max(0, start - LINE_MAX), start) + 1
+    last = text.find("\n", end, end + LINE_MAX)
+    return text[max(first, start - LINE_MAX) : last if last >= 0 else end + LINE_MAX]
 
 
 def _trim(url: str) -> str:
@@ -149,7 +160,8 @@ def html_links(html: str, base: str = "") -> list[tuple[str, str]]:
     """Return (absolute URL, anchor text) for every http(s) link in an HTML document.
 
     Hrefs come first, then OpenGraph/Twitter-card URLs (with the page's title as their
-    text), then URLs written as plain text (with no text); each URL once.
+    text), then URLs written as plain text (with no text, or a Markdown link's); each
+    URL once.
     """
     return [(link.url, link.text) for link in find_links(html, base)]
 
@@ -240,7 +252,10 @@ def _written_links(root: Any) -> list[PageLink]:
         done.add(block)
         for run in block_runs(block):
             budget -= len(run)
-            links.extend(PageLink(url, "", "text", block) for url in text_links(run))
+            links.extend(
+                PageLink(url, clean_text(label, ANCHOR_MAX), "text", block, line_around(run, a, b))
+                for url, a, b, label in _scan(run)
+            )
     return links
 
 

@@ -120,6 +120,22 @@ def test_html_links_read_hrefs_metadata_and_text_but_not_anchor_displays() -> No
     assert hows["https://x.com/i/spaces/1MetaMetaMeta1"] == "meta"
 
 
+def test_a_markdown_link_written_in_a_page_keeps_its_text_and_line() -> None:
+    notes = "# List\n* [Jazz night](x.com/i/spaces/1MarkMarkMark) #jazz\n* other: www.b.example\n"
+    (jazz, other) = find_links(f"<pre>{notes}</pre>")
+    assert (jazz.url, jazz.text, jazz.how) == (
+        "https://x.com/i/spaces/1MarkMarkMark",
+        "Jazz night",
+        "text",
+    )
+    assert jazz.line == "* [Jazz night](x.com/i/spaces/1MarkMarkMark) #jazz"
+    assert (other.url, other.text, other.line) == (
+        "https://www.b.example",
+        "",
+        "* other: www.b.example",
+    )
+
+
 def test_html_links_survive_hostile_html() -> None:
     # Deeper than Python recurses; deeper still, the parser itself drops the text.
     deep = "<b>" * 1500 + "x.com/i/spaces/1DeepDeepDeep" + "</b>" * 1500
