@@ -164,7 +164,11 @@ class RobotsMiddleware:
         """Return `origin`'s file: from this crawl, from Redis while fresh, else fetched."""
         known = self.files.get(origin)
         if isinstance(known, Deferred):
-            return await maybe_deferred_to_future(known)
+            # Each waiter its own Deferred: a Deferred awaited as a future passes None
+            # down its chain, so a second waiter on it would get None, not the file.
+            mine: Deferred[RobotsFile] = Deferred()
+            known.addCallback(_hand_on, mine)
+            return await maybe_deferred_to_future(mine)
         if known is not None:
             return known
         waiting: Deferred[RobotsFile] = Deferred()
@@ -228,3 +232,9 @@ class RobotsMiddleware:
     def _count(self, what: str) -> None:
         if self.crawler.stats is not None:
             self.crawler.stats.inc_value(f"robots/{what}")
+
+
+def _hand_on(robots: RobotsFile, waiter: Deferred[RobotsFile]) -> RobotsFile:
+    """Fire `waiter` with the file fetched and keep it in the chain for the next waiter."""
+    waiter.callback(robots)
+    return robots
