@@ -31,7 +31,7 @@ from core.config import Config
 from core.logs import setup_logging
 from core.platforms.nostr import Nostr
 from core.services import Services, build_services
-from crawler.sources.base import SourceError
+from crawler.sources.errors import SourceError
 from crawler.sources.http import Http
 from crawler.sources.nostr import (
     Pages,

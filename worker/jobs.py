@@ -55,7 +55,7 @@ def poll_sources(source_ids: list[int]) -> dict[int, dict[str, Any]]:
     """
     services = context.services()
     with services.catalog.session() as session:
-        specs = [
+        specs: list[dict[str, Any]] = [
             {
                 "url": source.url,
                 "kind": source.kind,
@@ -86,7 +86,7 @@ def poll_sources(source_ids: list[int]) -> dict[int, dict[str, Any]]:
         for spec in specs:
             if spec["id"] not in outcomes:
                 record_source_run(
-                    session, spec["id"], pages=0, spaces=0, errors=1, duration_s=0.0,
+                    session, int(spec["id"]), pages=0, spaces=0, errors=1, duration_s=0.0,
                     error=_first_error(report), reason="parse",
                 )  # fmt: skip
         attach_room_hosts(session, share_urls=[space["url"] for space in report.spaces])

@@ -8,7 +8,7 @@ a space and call it through this interface.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar, Protocol
@@ -115,3 +115,10 @@ class Platform:
     async def check(self, probes: Sequence[Probe], checking: Checking) -> Outcome:
         """Check a batch of this platform's spaces; never raise for one space's failure."""
         return Outcome()
+
+
+#: The registry's `recognise`: the platform a URL is a space of, and its canonical link.
+#: Platforms that find another platform's space in what they read (a Nostr event or a
+#: podcast's live item pointing at an X Space) are handed it, since the registry lists
+#: them too.
+Recognise = Callable[[str], tuple[Platform, str] | None]

@@ -23,7 +23,7 @@ from core.catalog.records import SpaceRecord
 from core.catalog.states import State
 from core.extract.language import detect_language, merge_topics
 from core.extract.text import DESCRIPTION_MAX, TITLE_MAX, clean_text
-from core.platforms.base import Platform
+from core.platforms.base import Platform, Recognise
 from core.platforms.nip01 import InvalidEvent, check_shape, verify_event
 from core.platforms.nip19 import Address, Bech32Error, decode_naddr, encode_naddr, encode_npub
 from core.timeutil import utcnow
@@ -138,10 +138,14 @@ def page_link(event: dict[str, Any]) -> str:
     return ""
 
 
-def record_from_event(event: dict[str, Any], *, now: datetime | None = None) -> SpaceRecord:
+def record_from_event(
+    event: dict[str, Any], *, recognise: Recognise, now: datetime | None = None
+) -> SpaceRecord:
     """Return the space a live activity's event describes; raise InvalidEvent if none.
 
-    The event's signature is not checked here: call verify_event first.
+    The event's signature is not checked here: call verify_event first. `recognise`
+    (the registry's) finds a space of another platform the event points at; the
+    registry lists this platform too, so it is passed in rather than imported.
     """
     address = address_of(event)
     title = clean_text(first(event, "title") or first(event, "room"), TITLE_MAX)
@@ -150,7 +154,7 @@ def record_from_event(event: dict[str, Any], *, now: datetime | None = None) -> 
     status = first(event, "status").strip().lower()
     if status == "private":
         raise InvalidEvent("not_public", "a private room is not listed")
-    other = _other_platform(event)
+    other = _other_platform(event, recognise)
     if other is not None:
         platform, link = other
         record = platform.shared_record(link, title, summary)
@@ -184,11 +188,8 @@ def record_from_event(event: dict[str, Any], *, now: datetime | None = None) -> 
     )
 
 
-def _other_platform(event: dict[str, Any]) -> tuple[Platform, str] | None:
+def _other_platform(event: dict[str, Any], recognise: Recognise) -> tuple[Platform, str] | None:
     """Return the platform (not this one) whose space the event points at, and its link."""
-    # The registry lists this platform too: import it when called, not when loaded.
-    from core.platforms.registry import recognise
-
     for name in ("service", "streaming"):
         url = first(event, name).strip()
         found = recognise(url) if url and len(url) <= 2000 else None

@@ -25,10 +25,10 @@ from core.catalog.states import State
 from core.config import Config
 from core.extract.feeds import Feed, LiveItem, parse_feed
 from core.extract.language import detect_language, hashtags, merge_topics
-from core.extract.urls import canonical_url
 from core.netguard import ForbiddenTarget
-from core.platforms.base import Checking, Outcome, Platform, Probe, SpaceRow
+from core.platforms.base import Checking, Outcome, Platform, Probe, Recognise, SpaceRow
 from core.platforms.web import GONE_STATUSES
+from core.urls import canonical_url
 from core.webfetch import ProbeError
 
 MAX_FEED_BYTES = 4 * 1024 * 1024
@@ -71,17 +71,15 @@ class FeedProbe(Probe):
     space_url: str = ""
 
 
-def record_from_live_item(item: LiveItem, feed_url: str) -> SpaceRecord:
+def record_from_live_item(item: LiveItem, feed_url: str, *, recognise: Recognise) -> SpaceRecord:
     """Return the space a feed's live item describes, its state as the feed gives it.
 
     When the item's link is a space another platform knows by its address (an X
     Space), that space is what the show announces: the record is that platform's,
     provisional and without a state, since the feed's owner may not run that space.
-    An item with neither a link nor a guid has no address: ValueError.
+    An item with neither a link nor a guid has no address: ValueError. `recognise` is
+    the registry's, passed in since the registry lists this platform too.
     """
-    # Imported here: the registry imports this module to list it.
-    from core.platforms.registry import recognise
-
     feed = canonical_url(feed_url)
     recognised = recognise(item.url) if item.url else None
     if recognised is not None:
@@ -107,12 +105,15 @@ def record_from_live_item(item: LiveItem, feed_url: str) -> SpaceRecord:
     )
 
 
-def live_records(feed: Feed, feed_url: str) -> list[SpaceRecord]:
-    """Return the space of every live item of a parsed feed that can be told apart."""
+def live_records(feed: Feed, feed_url: str, *, recognise: Recognise) -> list[SpaceRecord]:
+    """Return the space of every live item of a parsed feed that can be told apart.
+
+    `recognise` is the registry's (see record_from_live_item).
+    """
     records: dict[str, SpaceRecord] = {}
     for item in feed.live_items:
         if show_url(item, feed_url):
-            record = record_from_live_item(item, feed_url)
+            record = record_from_live_item(item, feed_url, recognise=recognise)
             records.setdefault(record.url, record)
     return list(records.values())
 

@@ -25,7 +25,8 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-from crawler.sources.base import Poll, Post, Reader, SourceError, SourceSpec
+from crawler.sources.base import Poll, Post, Reader, SourceSpec
+from crawler.sources.errors import SourceError
 
 if TYPE_CHECKING:
     from crawler.sources.http import Http

@@ -25,7 +25,7 @@ from yarl import URL
 
 from core.netguard import ForbiddenTarget
 from core.webfetch import GuardedResolver, ProbeError, UrlGuard, read_body
-from crawler.sources.base import SourceError
+from crawler.sources.errors import SourceError
 
 if TYPE_CHECKING:
     import redis

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from crawler.sources.base import Poll, Post, Reader, SourceError, SourceSpec
+from crawler.sources.base import Poll, Post, Reader, SourceSpec
+from crawler.sources.errors import SourceError
 
 if TYPE_CHECKING:
     from crawler.sources.http import Http, HttpAnswer

@@ -29,7 +29,8 @@ from core.extract.language import merge_topics
 from core.netguard import ForbiddenTarget
 from core.platforms import registry
 from core.platforms.nostr import KINDS, page_link, record_from_event
-from crawler.sources.base import Poll, Reader, SourceError, SourceSpec
+from crawler.sources.base import Poll, Reader, SourceSpec
+from crawler.sources.errors import SourceError
 from crawler.sources.http import Http, status_reason
 from crawler.sources.nostr_gate import MAX_FRAME_BYTES, Gate
 
@@ -155,7 +156,7 @@ async def space_of(
     A Nostr-only space was shared by the relay it came from; a room page the activity
     points at was shared by the activity's Nostr address.
     """
-    record = record_from_event(event)
+    record = record_from_event(event, recognise=registry.recognise)
     link = page_link(event) if record.platform == "nostr" else ""
     if link:
         status = next((t[1] for t in event["tags"] if len(t) > 1 and t[0] == "status"), "")

@@ -23,7 +23,8 @@ from core.services import Services
 from crawler.items import FoundSpace
 from crawler.pipelines import write_item
 from crawler.sources import READERS
-from crawler.sources.base import SourceError, SourceSpec
+from crawler.sources.base import SourceSpec
+from crawler.sources.errors import SourceError
 from crawler.sources.found import spaces_in_poll
 from crawler.sources.http import Http
 

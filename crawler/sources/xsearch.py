@@ -24,7 +24,8 @@ from core.extract.language import detect_language, hashtags, merge_topics, norma
 from core.extract.text import NAME_MAX, TITLE_MAX, clean_text
 from core.platforms import x
 from core.timeutil import utcnow
-from crawler.sources.base import Poll, Reader, SourceError, SourceSpec
+from crawler.sources.base import Poll, Reader, SourceSpec
+from crawler.sources.errors import SourceError
 from crawler.sources.http import Http
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ import pytest
 from bench.peers.bluesky_server import BlueskyServer, link_facet
 from core.extract.links import text_links
 from core.platforms.registry import recognise
-from crawler.sources.base import Poll, Post, SourceError, SourceSpec
+from crawler.sources.base import Poll, Post, SourceSpec
 from crawler.sources.bluesky import (
     MARGIN,
     BlueskyReader,
@@ -21,6 +21,7 @@ from crawler.sources.bluesky import (
     parse_cursor,
     parse_time,
 )
+from crawler.sources.errors import SourceError
 from crawler.sources.http import Http
 
 T = TypeVar("T")

@@ -12,7 +12,8 @@ import pytest
 from bench.peers.mastodon_server import MastodonServer, card, link_html
 from core.extract.links import html_links, text_links
 from core.platforms.registry import recognise
-from crawler.sources.base import Poll, Post, SourceError, SourceSpec
+from crawler.sources.base import Poll, Post, SourceSpec
+from crawler.sources.errors import SourceError
 from crawler.sources.http import Http
 from crawler.sources.mastodon import MastodonReader, parse_cursor
 

@@ -27,7 +27,8 @@ from core.platforms.nip19 import Address, encode_naddr
 from core.services import Services
 from crawler.relays import write_activity
 from crawler.sources import READERS, reader_for_url
-from crawler.sources.base import SourceError, SourceSpec
+from crawler.sources.base import SourceSpec
+from crawler.sources.errors import SourceError
 from crawler.sources.http import Http
 from crawler.sources.nostr import fetch_stored, request_filter
 from crawler.sources.nostr_gate import Gate

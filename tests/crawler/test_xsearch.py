@@ -19,7 +19,8 @@ from core.config import Config
 from core.platforms import x as xapi
 from core.services import Services
 from crawler.sources import READERS, reader_for_url
-from crawler.sources.base import Poll, SourceError, SourceSpec
+from crawler.sources.base import Poll, SourceSpec
+from crawler.sources.errors import SourceError
 from crawler.sources.http import Http
 from crawler.sources.xsearch import XSearchReader
 from worker.crawls import crawl

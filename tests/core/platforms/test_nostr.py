@@ -188,7 +188,7 @@ def test_a_live_activity_becomes_a_record() -> None:
             ["p", "cd" * 32, "", "Participant"],
         ],
     )
-    record = record_from_event(event)
+    record = record_from_event(event, recognise=registry.recognise)
     assert record.url == "nostr:" + encode_naddr(Address(30311, PUBKEY, "room-1"))
     assert record.platform == "nostr"
     assert record.title == "Morning news"
@@ -211,12 +211,12 @@ def test_planned_and_ended_activities() -> None:
     planned = sign(
         TEST_KEY, 30311, [["d", "later"], ["status", "planned"], ["starts", str(starts)]]
     )
-    record = record_from_event(planned)
+    record = record_from_event(planned, recognise=registry.recognise)
     assert record.state == State.SCHEDULED
     assert record.scheduled_start == datetime.fromtimestamp(starts, UTC)
     assert record.started_at is None
     ended = sign(TEST_KEY, 30311, [["d", "later"], ["status", "ended"], ["ends", str(starts + 60)]])
-    record = record_from_event(ended)
+    record = record_from_event(ended, recognise=registry.recognise)
     assert record.state == State.ENDED
     assert record.ended_at == datetime.fromtimestamp(starts + 60, UTC)
     assert record.host_handle == encode_npub(PUBKEY)  # no Host tag: the author hosts
@@ -224,22 +224,22 @@ def test_planned_and_ended_activities() -> None:
 
 def test_a_live_activity_silent_for_an_hour_has_ended() -> None:
     stale = activity("old", "live", created_at=int(time.time()) - 2 * 3600)
-    assert record_from_event(stale).state == State.ENDED
+    assert record_from_event(stale, recognise=registry.recognise).state == State.ENDED
 
 
 def test_audio_rooms_of_kind_30312() -> None:
     tags = [["d", "nest"], ["room", "The Nest"], ["status", "open"]]
     tags += [["service", "https://nests.example/room/nest"], ["t", "talk"]]
-    record = record_from_event(sign(TEST_KEY, 30312, tags))
+    record = record_from_event(sign(TEST_KEY, 30312, tags), recognise=registry.recognise)
     assert record.title == "The Nest"
     assert record.state == State.LIVE
     assert record.url == "nostr:" + encode_naddr(Address(30312, PUBKEY, "nest"))
     assert page_link(sign(TEST_KEY, 30312, tags)) == "https://nests.example/room/nest"
     closed = sign(TEST_KEY, 30312, [["d", "nest"], ["status", "closed"]])
-    assert record_from_event(closed).state == State.ENDED
+    assert record_from_event(closed, recognise=registry.recognise).state == State.ENDED
     private = sign(TEST_KEY, 30312, [["d", "nest"], ["status", "private"]])
     with pytest.raises(InvalidEvent) as refused:
-        record_from_event(private)
+        record_from_event(private, recognise=registry.recognise)
     assert refused.value.reason == "not_public"
 
 
@@ -247,7 +247,7 @@ def test_an_activity_announcing_an_x_space_is_that_space() -> None:
     event = activity(
         "x-room", "ended", extra=[["streaming", "https://twitter.com/i/spaces/1AbCdEfGh"]]
     )
-    record = record_from_event(event)
+    record = record_from_event(event, recognise=registry.recognise)
     assert record.url == "https://x.com/i/spaces/1AbCdEfGh"
     assert record.platform == "x"
     # Whoever signed the event may not run that space: nothing it says is taken as fact.
@@ -259,7 +259,7 @@ def test_an_activity_announcing_an_x_space_is_that_space() -> None:
 def test_odd_values_are_ignored() -> None:
     tags = [["d", "odd"], ["status", "dancing"], ["current_participants", "²"]]
     tags += [["starts", "99999999999999"], ["p", "not-hex", "", "Host"]]
-    record = record_from_event(sign(TEST_KEY, 30311, tags))
+    record = record_from_event(sign(TEST_KEY, 30311, tags), recognise=registry.recognise)
     assert record.state is None
     assert record.listener_count is None and record.started_at is None
     assert record.host_handle == encode_npub(PUBKEY)
@@ -267,10 +267,12 @@ def test_odd_values_are_ignored() -> None:
 
 def test_other_kinds_are_not_activities() -> None:
     with pytest.raises(InvalidEvent) as refused:
-        record_from_event(SPEC_CHAT)
+        record_from_event(SPEC_CHAT, recognise=registry.recognise)
     assert refused.value.reason == "not_activity"
     with pytest.raises(InvalidEvent) as refused:
-        record_from_event(sign(TEST_KEY, 30311, [["title", "no d tag"]]))
+        record_from_event(
+            sign(TEST_KEY, 30311, [["title", "no d tag"]]), recognise=registry.recognise
+        )
     assert refused.value.reason == "malformed"
 
 

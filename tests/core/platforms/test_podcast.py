@@ -71,7 +71,7 @@ def test_a_pending_show_is_scheduled_and_known_by_its_page() -> None:
         guid="show-1",
         description="Live from the studio #jazz",
     )
-    record = record_from_live_item(item, FEED_URL)
+    record = record_from_live_item(item, FEED_URL, recognise=registry.recognise)
     assert (record.url, record.platform, record.state) == (
         "https://pod.example/live",
         "podcast",
@@ -85,24 +85,35 @@ def test_a_pending_show_is_scheduled_and_known_by_its_page() -> None:
 
 def test_live_and_ended_shows_carry_their_times() -> None:
     start, end = datetime(2026, 11, 23, 15, tzinfo=UTC), datetime(2026, 11, 23, 16, tzinfo=UTC)
-    live = record_from_live_item(LiveItem("live", start, end, guid="g"), FEED_URL)
+    live = record_from_live_item(
+        LiveItem("live", start, end, guid="g"), FEED_URL, recognise=registry.recognise
+    )
     assert (live.state, live.started_at, live.ended_at) == (State.LIVE, start, None)
-    ended = record_from_live_item(LiveItem("ended", start, end, guid="g"), FEED_URL)
+    ended = record_from_live_item(
+        LiveItem("ended", start, end, guid="g"), FEED_URL, recognise=registry.recognise
+    )
     assert (ended.state, ended.started_at, ended.ended_at) == (State.ENDED, start, end)
-    assert record_from_live_item(LiveItem("paused", guid="g"), FEED_URL).state is None
+    assert (
+        record_from_live_item(
+            LiveItem("paused", guid="g"), FEED_URL, recognise=registry.recognise
+        ).state
+        is None
+    )
 
 
 def test_a_show_without_a_page_is_the_feed_and_its_guid() -> None:
-    record = record_from_live_item(LiveItem("live", guid="urn:uuid:1 2#3"), FEED_URL)
+    record = record_from_live_item(
+        LiveItem("live", guid="urn:uuid:1 2#3"), FEED_URL, recognise=registry.recognise
+    )
     assert record.url == "https://pod.example/feed.xml#urn%3Auuid%3A1%202%233"
     assert registry.get(record.platform).name == "podcast"
     with pytest.raises(ValueError):
-        record_from_live_item(LiveItem("live"), FEED_URL)
+        record_from_live_item(LiveItem("live"), FEED_URL, recognise=registry.recognise)
 
 
 def test_a_show_held_on_x_is_that_x_space_without_a_state() -> None:
     item = LiveItem("live", title="Live on X", url="https://twitter.com/i/spaces/1AbCdEfGhIjKl")
-    record = record_from_live_item(item, FEED_URL)
+    record = record_from_live_item(item, FEED_URL, recognise=registry.recognise)
     assert (record.url, record.platform) == ("https://x.com/i/spaces/1AbCdEfGhIjKl", "x")
     assert record.provisional and record.state is None and record.status_url == ""
 
@@ -115,7 +126,7 @@ def test_live_records_of_a_parsed_feed() -> None:
         live_item("live", "show-3", content_link="https://video.example/watch?v=3"),
         """<podcast:liveItem status="live"><title>No address</title></podcast:liveItem>""",
     )
-    records = live_records(parse_feed(body, FEED_URL), FEED_URL)
+    records = live_records(parse_feed(body, FEED_URL), FEED_URL, recognise=registry.recognise)
     assert [(r.url, r.state) for r in records] == [
         ("https://pod.example/feed.xml#show-1", State.SCHEDULED),
         ("https://pod.example/live/2", State.LIVE),
