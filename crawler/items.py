@@ -26,3 +26,12 @@ class Share:
     space_url: str
     page_url: str
     anchor_text: str = ""
+
+
+@dataclass
+class FeedHub:
+    """The WebSub hub (and topic) a listed feed names; an empty hub: it names none now."""
+
+    feed_url: str
+    hub: str = ""
+    topic: str = ""

@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session
 from twisted.internet import task
 
 from core.catalog.spaces import get_space_by_url, record_sighting, upsert_space
+from core.catalog.websub import note_feed_hub
 from core.config import Config
 from core.services import Services, build_services
-from crawler.items import FoundSpace, Share
+from crawler.items import FeedHub, FoundSpace, Share
 from crawler.settings import CONFIG_SETTING
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ class CatalogPipeline:
     def __init__(self, config: Config | None = None) -> None:
         self.config = config
         self.services: Services | None = None
-        self.pending: list[FoundSpace | Share] = []
+        self.pending: list[FoundSpace | Share | FeedHub] = []
         self.waiting: list[tuple[float, Share]] = []  # (first tried, share) of unknown spaces
         self._timer: task.LoopingCall | None = None
 
@@ -68,7 +69,7 @@ class CatalogPipeline:
 
     def process_item(self, item: Any) -> Any:
         """Queue a FoundSpace or Share for the catalog; pass any other item through untouched."""
-        if isinstance(item, FoundSpace | Share) and self.services is not None:
+        if isinstance(item, FoundSpace | Share | FeedHub) and self.services is not None:
             self.pending.append(item)
             if len(self.pending) >= BATCH_SIZE:
                 self.flush()
@@ -96,8 +97,7 @@ class CatalogPipeline:
                         if not self._write(session, item):
                             missing.append((t, item))
                 except Exception:
-                    url = item.space_url if isinstance(item, Share) else item.record.url
-                    log.exception("could not write the space at %s", url)
+                    log.exception("could not write what was found at %s", _where(item))
         # Only sightings come back unwritten (see _write): FoundSpace is never missing.
         self.waiting = [
             (t, item) for t, item in missing if isinstance(item, Share) and now - t < SHARE_WAIT_S
@@ -110,12 +110,24 @@ class CatalogPipeline:
         log.warning("%d sightings dropped: their spaces never reached the catalog", count)
 
     @staticmethod
-    def _write(session: Any, item: FoundSpace | Share) -> bool:
+    def _write(session: Any, item: FoundSpace | Share | FeedHub) -> bool:
         return write_item(session, item)
 
 
-def write_item(session: Session, item: FoundSpace | Share) -> bool:
-    """Write one found item; False for a sighting whose space is not in the catalog."""
+def _where(item: FoundSpace | Share | FeedHub) -> str:
+    if isinstance(item, Share):
+        return item.space_url
+    return item.feed_url if isinstance(item, FeedHub) else item.record.url
+
+
+def write_item(session: Session, item: FoundSpace | Share | FeedHub) -> bool:
+    """Write one found item; False for a sighting whose space is not in the catalog.
+
+    A listed feed's hub is noted on its source, to be subscribed to (core.catalog.websub).
+    """
+    if isinstance(item, FeedHub):
+        note_feed_hub(session, item.feed_url, item.hub, item.topic)
+        return True
     if isinstance(item, Share):
         space = get_space_by_url(session, item.space_url)
         if space is None:

@@ -7,14 +7,12 @@ crawled URL: a hub at a private address is refused and never asked again.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import aiohttp
 
 from core.catalog.models import Source
-from core.catalog.records import SpaceRecord
 from core.catalog.spaces import record_sighting, upsert_space
 from core.catalog.websub import (
     LEASE_S,
@@ -30,11 +28,9 @@ from core.catalog.websub import (
     subscriptions_due,
 )
 from core.config import Config
-from core.extract.feeds import Feed, FeedEntry, parse_feed
-from core.extract.links import html_links, text_links
-from core.extract.text import ANCHOR_MAX, DESCRIPTION_MAX, clean_text
+from core.extract.feeds import parse_feed
 from core.netguard import ForbiddenTarget
-from core.platforms.registry import recognise
+from core.platforms.feeds import feed_finds
 from core.queues import WEBSUB_TIMEOUT_S, enqueue_websub_subscribe
 from core.timeutil import utcnow
 from core.webfetch import CONNECT_TIMEOUT_S, UrlGuard
@@ -155,15 +151,6 @@ def renew_subscriptions() -> int:
     return queued
 
 
-@dataclass
-class Shared:
-    """A space a pushed entry links to: its provisional record, the entry, the link's text."""
-
-    record: SpaceRecord
-    page_url: str
-    anchor_text: str
-
-
 def take_pushed_feed(source_id: int, body_key: str) -> dict[str, Any] | None:
     """Read the feed a hub pushed for source `source_id` (kept in Redis at `body_key`).
 
@@ -189,7 +176,7 @@ def take_pushed_feed(source_id: int, body_key: str) -> dict[str, Any] | None:
         services.redis.delete(body_key)
         log.warning("websub: source %s: pushed body is no feed (refused: parse)", source_id)
         return {"source": source_id, "entries": 0, "spaces": 0, "reason": "parse"}
-    found = spaces_in_feed(feed, source_url)
+    found = feed_finds(feed, source_url).spaces
     with services.catalog.session() as session:
         for item in found:
             space = upsert_space(session, item.record)
@@ -202,34 +189,3 @@ def take_pushed_feed(source_id: int, body_key: str) -> dict[str, Any] | None:
         "websub: source %s: pushed %d entries, %d spaces", source_id, len(feed.entries), len(found)
     )
     return {"source": source_id, "entries": len(feed.entries), "spaces": len(found)}
-
-
-def spaces_in_feed(feed: Feed, source_url: str) -> list[Shared]:
-    """Return a provisional record for each space a feed's entries link to, once each."""
-    found: dict[str, Shared] = {}
-    for entry in feed.entries:
-        for item in _entry_spaces(entry, source_url):
-            found.setdefault(item.record.url, item)
-    return list(found.values())
-
-
-def _entry_spaces(entry: FeedEntry, source_url: str) -> list[Shared]:
-    # The entry's own link first, then links in its HTML body, then those written in it.
-    links: list[tuple[str, str]] = [(entry.url, "")] if entry.url else []
-    if entry.html:
-        links += html_links(entry.html, entry.url or source_url)
-    links += [(url, "") for url in text_links(entry.text)]
-    context_text = clean_text(entry.text or entry.html, DESCRIPTION_MAX)
-    title = clean_text(entry.title, ANCHOR_MAX)
-    shared: dict[str, Shared] = {}
-    for url, anchor in links:
-        recognised = recognise(url)
-        if recognised is None or recognised[1] in shared:
-            continue
-        platform, link = recognised
-        text = clean_text(anchor, ANCHOR_MAX) or title
-        record = platform.shared_record(link, text, context_text)
-        # An entry that is itself the space's link was shared by the feed.
-        page_url = source_url if url == entry.url else entry.url or source_url
-        shared[link] = Shared(record, page_url, text)
-    return list(shared.values())

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from core.catalog.models import Source
+from core.catalog.websub import effective_interval
 
 #: Each reason code a failed fetch can carry, as an admin reads it.
 REASON_WORDS = {
@@ -39,11 +40,14 @@ def reason_words(reason: str) -> str:
 
 
 def record_success(source: Source, *, now: datetime) -> None:
-    """Note a good fetch: failures are forgotten and the next run is one interval away."""
+    """Note a good fetch: failures are forgotten and the next run is one interval away.
+
+    A feed whose hub pushes its updates is polled rarely, as a safety net.
+    """
     source.last_ok_at = now
     source.failures = 0
     source.reason = ""
-    source.next_run_at = now + timedelta(seconds=source.interval_s)
+    source.next_run_at = now + timedelta(seconds=effective_interval(source, now))
 
 
 def record_failure(

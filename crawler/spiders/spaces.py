@@ -14,7 +14,7 @@ from twisted.python.failure import Failure
 from core.catalog.sources import LINK_LIST_KINDS
 from core.platforms.registry import canonical_url, fetchable, get, read_page
 from crawler.feeds import is_feed, read_feed
-from crawler.items import FoundSpace, Share
+from crawler.items import FeedHub, FoundSpace, Share
 from crawler.linkmemory import LinkMemory, LocalLinks, link_memory
 from crawler.links import read_links
 from crawler.shorteners import SPACE_LINK
@@ -22,7 +22,13 @@ from crawler.shorteners import SPACE_LINK
 #: Signal sent with `event=dict(...)` for each page parsed and each failed request.
 crawl_event = object()
 
-_SKIP_SUFFIXES = tuple(f".{ext}" for ext in IGNORED_EXTENSIONS) + (".m3u8", ".ts", ".json")
+#: Files never worth a request: media, archives, documents (Scrapy's list, but for its
+#: "rss": a feed linked from a page is a list of posts to read).
+_SKIP_SUFFIXES = tuple(f".{ext}" for ext in IGNORED_EXTENSIONS if ext != "rss") + (
+    ".m3u8",
+    ".ts",
+    ".json",
+)
 
 
 class SpacesSpider(scrapy.Spider):
@@ -79,6 +85,9 @@ class SpacesSpider(scrapy.Spider):
         if as_list or is_feed(content_type, response.body):
             self._claim(keys, meta, None)
             finds = read_feed(response.text, response.url)
+            if meta.get("start"):
+                asked = meta.get("redirect_urls", [response.url])[0]
+                yield FeedHub(asked, finds.hub, finds.self_url)
             yield from finds.spaces
             yield from self._follow(response, finds.follow)
             return

@@ -69,10 +69,11 @@ def test_recrawl_makes_a_source_due_now_and_queues_it(
 
 def test_a_sources_kind_says_how_its_page_is_read(site: Site, installed: Services) -> None:
     # An RSS feed a server labels as plain text, with a comment before its root element:
-    # nothing about it says "feed" but the kind its admin gave it.
+    # nothing about it says "feed" but the kind its admin gave it. Its item's link is
+    # relative: read as a feed it is the room; read as text it is no address at all.
     rss = (
-        "<!-- generated --><rss><channel><item><title>Jazz</title>"
-        f"<link>{site.url}/s/j</link></item></channel></rss>"
+        "<!-- generated --><rss><channel>"
+        "<item><title>Jazz</title><link>/s/j</link></item></channel></rss>"
     )
     site.routes.update(
         {

@@ -1,6 +1,6 @@
 """WebSub: feeds that name a hub are subscribed to, renewed in time, and pushed to.
 
-A local hub speaking the W3C protocol (tests/crawler/websub_hub.py), the portal served
+A local hub speaking the W3C protocol (bench/peers/websub_hub.py), the portal served
 on loopback (its callback) and the worker's jobs run by a real RQ worker.
 """
 
@@ -25,7 +25,9 @@ from core.services import Services
 from core.timeutil import utcnow
 from portal.app import create_app
 from tests.browser import serve
+from tests.core.platforms.test_podcast import live_item, podcast_feed
 from worker import context
+from worker.jobs import crawl_source
 from worker.websub import renew_subscriptions, subscribe_source, take_pushed_feed
 
 SPACE = "https://x.com/i/spaces/1OdKrBnaEPXKX"
@@ -248,3 +250,43 @@ def test_take_pushed_feed_is_idempotent_and_refuses_garbage(
     assert result is not None and (result["spaces"], result["reason"]) == (0, "parse")
     with pytest.raises(ValueError):
         take_pushed_feed(source_id + 1, key)
+
+
+def test_a_pushed_podcast_feed_changes_its_live_show_at_once(
+    stack: Services, hub: WebSubHub
+) -> None:
+    source_id = feed_source(stack, hub, "pod")
+    states = []
+    for status in ("pending", "live"):
+        body = podcast_feed(live_item(status, "show-1", title="Jazz hour, live")).encode()
+        key = websub.push_key(source_id, body)
+        stack.redis.set(key, body)
+        result = take_pushed_feed(source_id, key)
+        assert result is not None and result["spaces"] == 1
+        with stack.catalog.sessions() as session:
+            [space] = session.scalars(select(Space)).unique().all()
+            states.append((space.state, space.platform))
+    assert states == [("scheduled", "podcast"), ("live", "podcast")]
+
+
+def test_a_listed_feed_naming_a_hub_is_crawled_then_subscribed_and_polled_rarely(
+    stack: Services, hub: WebSubHub
+) -> None:
+    url = hub.feed_url("listed")
+    hub.feeds["listed"] = atom_feed("Listed", url, hub.url, [entry_with_space(1, "Jazz night")])
+    with stack.catalog.session() as session:
+        source_id = add_source(session, url, kind="feed", interval_s=300).id
+    assert crawl_source(source_id) is not None
+    source = source_of(stack, source_id)
+    assert (source.websub_hub, source.websub_topic) == (hub.url, url), "the crawl read the hub"
+    assert source.websub_state == websub.SUBSCRIBE and source.last_spaces == 1
+
+    # The schedule asks the hub; the hub verifies; the next crawl is an hour away, not 5 min.
+    assert renew_subscriptions() == 1
+    work(stack, queues.CRAWL)
+    hub.wait_for_verifications(1)
+    assert source_of(stack, source_id).websub_state == websub.VERIFIED
+    crawl_source(source_id)
+    source = source_of(stack, source_id)
+    assert source.last_run_at is not None and source.next_run_at is not None
+    assert (source.next_run_at - source.last_run_at).total_seconds() == 3600

@@ -19,9 +19,10 @@ def signed_in(app, services):
     return client
 
 
-#: Exempt on purpose: pings authenticate nothing and only queue a crawl; the other only
-#: answers that oEmbed offers GET alone (tests/portal/feeds/test_embeds.py checks it).
-EXEMPT = ("api.ping", "feeds.embeds.oembed_other_methods")
+#: Exempt on purpose: pings authenticate nothing and only queue a crawl; the next only
+#: answers that oEmbed offers GET alone (tests/portal/feeds/test_embeds.py checks it);
+#: WebSub hubs push with no session, their bodies signed (tests/portal/test_websub.py).
+EXEMPT = ("api.ping", "feeds.embeds.oembed_other_methods", "websub.receive")
 
 
 def _unsafe(app):
