@@ -72,6 +72,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
         return stack.wait()
 
 
+def cmd_relays(args: argparse.Namespace) -> int:
+    with Stack(Config.from_env(), verbose=args.verbose) as stack:
+        stack.prepare_catalog()
+        stack.start_relays()
+        return stack.wait()
+
+
 def cmd_crawl(args: argparse.Namespace) -> int:
     from core.catalog.migrate import upgrade  # the catalog: SQLAlchemy, slow to load
     from core.catalog.sources import SOURCE_KINDS
@@ -265,6 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--queues", nargs="*", default=[], help="queues, in priority order")
     worker.add_argument("--no-scheduler", action="store_true", help="do not run periodic jobs")
     worker.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
+
+    relays = add("relays", cmd_relays, "stay subscribed to the Nostr relay sources")
+    relays.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
 
     crawl = add("crawl", cmd_crawl, "crawl URLs now and print the spaces found")
     crawl.add_argument("urls", nargs="*", metavar="URL")

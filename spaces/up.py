@@ -216,7 +216,8 @@ class Stack:
     def stop(self) -> None:
         """Stop every child (the demo first, so its room ends cleanly), then wait for them."""
         order = sorted(
-            self.children, key=lambda n: {"demo": 0, "worker": 1, "crawler": 1, "relays": 1}.get(n, 2)
+            self.children,
+            key=lambda n: {"demo": 0, "worker": 1, "crawler": 1, "relays": 1}.get(n, 2),
         )
         for name in order:
             child = self.children[name]
