@@ -50,6 +50,10 @@ class CrawlReport:
     pages_by_process: list[int] = field(default_factory=list)
     #: One `polled` event per API source polled: its outcome, to record on the source.
     polled: list[dict[str, Any]] = field(default_factory=list)
+    #: How the (first) start URL fared: its HTTP status (0: no answer) and, if it failed,
+    #: a reason code (crawler.sources.errors.REASONS), to record on its source.
+    start_status: int = 0
+    start_reason: str = ""
 
     def add_error(self, message: str) -> None:
         """Count an error, keeping the first hundred messages."""
@@ -237,6 +241,9 @@ def _apply(
     say: Callable[[str], None],
 ) -> None:
     kind, url = event.get("event"), str(event.get("url", ""))
+    if event.get("start") or event.get("reason"):
+        report.start_status = report.start_status or int(event.get("status") or 0)
+        report.start_reason = report.start_reason or str(event.get("reason") or "")
     if kind == "page":
         report.pages += 1
         say(f"fetched {event.get('status')} {url}")

@@ -54,6 +54,7 @@ def poll_sources(source_ids: list[int]) -> dict[int, dict[str, Any]]:
     landing a space or a sighting again changes nothing.
     """
     services = context.services()
+    began = utcnow()  # the next poll is an interval after this one began
     with services.catalog.session() as session:
         specs: list[dict[str, Any]] = [
             {
@@ -79,7 +80,7 @@ def poll_sources(source_ids: list[int]) -> dict[int, dict[str, Any]]:
                 duration_s=float(polled.get("duration_s", 0.0)),
                 error=str(polled.get("error", "")), reason=str(polled.get("reason", "")),
                 status=int(polled.get("status") or 0), cursor=polled.get("cursor"),
-                retry_after_s=float(polled.get("retry_after_s") or 0.0),
+                retry_after_s=float(polled.get("retry_after_s") or 0.0), now=began,
             )  # fmt: skip
             outcomes[source_id] = polled
         # A source the crawler process never reported on (it died) is tried again later.
@@ -87,7 +88,7 @@ def poll_sources(source_ids: list[int]) -> dict[int, dict[str, Any]]:
             if spec["id"] not in outcomes:
                 record_source_run(
                     session, int(spec["id"]), pages=0, spaces=0, errors=1, duration_s=0.0,
-                    error=_first_error(report), reason="parse",
+                    error=_first_error(report), reason="parse", now=began,
                 )  # fmt: skip
         attach_room_hosts(session, share_urls=[space["url"] for space in report.spaces])
     log.info("polled %d sources: %d spaces", len(specs), len(report.spaces))
@@ -143,7 +144,7 @@ def _crawl_and_record(
     source_id: int | None,
     kind: str = "page",
 ) -> dict[str, Any]:
-    started = time.monotonic()
+    started, began = time.monotonic(), utcnow()
     error: Exception | None = None
     report: CrawlReport | None = None
     try:
@@ -154,10 +155,12 @@ def _crawl_and_record(
     figures["duration_s"] = round(time.monotonic() - started, 3)
     if error is not None:
         figures["error"] = f"{type(error).__name__}: {error}"[:500]
+        figures["reason"] = figures["reason"] or "parse"
     found = [space["url"] for space in report.spaces] if report is not None else []
     with catalog.session() as session:
         if source_id is not None:
-            record_source_run(session, source_id, **figures)
+            # The next run is an interval after this one began, not after it ended.
+            record_source_run(session, source_id, now=began, **figures)
         # Rooms opened from the portal are listed under their host's handle of today.
         attach_room_hosts(session, share_urls=found)
     log.info("crawled %s: %s", url, figures)
@@ -168,15 +171,19 @@ def _crawl_and_record(
 
 
 def crawl_figures(report: CrawlReport | None) -> dict[str, Any]:
-    """Read pages, spaces, errors and the first error message off a crawl report."""
+    """Read pages, spaces, errors, the first error message and the start URL's reason."""
     if report is None:
-        return {"pages": 0, "spaces": 0, "errors": 1, "error": ""}
+        return {"pages": 0, "spaces": 0, "errors": 1, "error": "", "reason": "", "status": 0}
     first = report.error_messages[0] if report.error_messages else ""
+    if report.start_reason and not first:
+        first = (report.refused_messages or [report.start_reason])[0]
     return {
         "pages": report.pages,
         "spaces": len(report.spaces),
         "errors": report.errors,
         "error": first[:500],
+        "reason": report.start_reason,
+        "status": report.start_status,
     }
 
 

@@ -14,15 +14,18 @@ def spaces_in_post(post: Post) -> list[FoundSpace]:
 
     Explicit links (facets, cards, embeds) come first, then links in the HTML body and
     in the plain text (a facet's text is often a shortened "x.com/i/spa…"), then any
-    URL in the post's JSON.
+    URL in the post's JSON; a written one that only begins an explicit one is not read.
     """
     links: list[tuple[str, str]] = [(url, "") for url in post.links]
     if post.html:
         links += html_links(post.html, post.url)
-    if post.text:
-        links += [(url, "") for url in text_links(post.text)]
+    written = text_links(post.text) if post.text else []
     if post.data is not None:
-        links += [(url, "") for url in json_links(post.data)]
+        written += json_links(post.data)
+    # A link's display cut short ("x.com/i/spaces/1AbC..." for a facet's full link) is
+    # no link of its own: the full one is already here.
+    full = [_bare(url) for url, _ in links]
+    links += [(url, "") for url in written if not _cut_short(_bare(url), full)]
     context = clean_text(post.text or post.html, DESCRIPTION_MAX)
     title = clean_text(post.title, ANCHOR_MAX)
     found: dict[str, FoundSpace] = {}
@@ -35,6 +38,14 @@ def spaces_in_post(post: Post) -> list[FoundSpace]:
         record = platform.shared_record(link, text, context)
         found[link] = FoundSpace(record, page_url=post.url, anchor_text=text)
     return list(found.values())
+
+
+def _bare(url: str) -> str:
+    return url.split("://", 1)[-1].removeprefix("www.").lower()
+
+
+def _cut_short(bare: str, full: list[str]) -> bool:
+    return any(other != bare and other.startswith(bare) for other in full)
 
 
 def spaces_in_poll(poll: Poll) -> list[FoundSpace]:

@@ -25,7 +25,7 @@ from yarl import URL
 
 from core.netguard import ForbiddenTarget
 from core.webfetch import GuardedResolver, ProbeError, UrlGuard, read_body
-from crawler.sources.errors import SourceError
+from crawler.sources.errors import SourceError, status_reason
 
 if TYPE_CHECKING:
     import redis
@@ -234,15 +234,6 @@ class Http:
 
 def _validators_key(url: str) -> str:
     return "spaces:validators:" + hashlib.sha256(url.encode()).hexdigest()[:32]
-
-
-def status_reason(status: int) -> str:
-    """Return the reason code of an HTTP status that is not an answer."""
-    if status in (404, 410):
-        return "gone"
-    if status == 429:
-        return "rate_limited"
-    return "http_5xx" if status >= 500 else "http_4xx"
 
 
 def retry_after(value: str) -> float | None:

@@ -30,8 +30,8 @@ from core.netguard import ForbiddenTarget
 from core.platforms import registry
 from core.platforms.nostr import KINDS, page_link, record_from_event
 from crawler.sources.base import Poll, Reader, SourceSpec
-from crawler.sources.errors import SourceError
-from crawler.sources.http import Http, status_reason
+from crawler.sources.errors import SourceError, status_reason
+from crawler.sources.http import Http
 from crawler.sources.nostr_gate import MAX_FRAME_BYTES, Gate
 
 log = logging.getLogger(__name__)

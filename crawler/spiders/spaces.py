@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 import scrapy
 from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import IGNORED_EXTENSIONS
+from twisted.internet import defer
+from twisted.internet.error import DNSLookupError, TCPTimedOutError
 from twisted.python.failure import Failure
 
 from core.catalog.sources import LINK_LIST_KINDS
@@ -18,6 +20,7 @@ from crawler.items import FeedHub, FoundSpace, Share
 from crawler.linkmemory import LinkMemory, LocalLinks, link_memory
 from crawler.links import read_links
 from crawler.shorteners import SPACE_LINK
+from crawler.sources.errors import status_reason
 
 #: Signal sent with `event=dict(...)` for each page parsed and each failed request.
 crawl_event = object()
@@ -67,7 +70,7 @@ class SpacesSpider(scrapy.Spider):
     def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
         """Yield the spaces on this page and requests for the pages it links to."""
         meta = response.meta
-        self._emit("page", url=response.url, status=response.status)
+        self._emit("page", url=response.url, status=response.status, start=bool(meta.get("start")))
         keys = {canonical_url(url) for url in [*meta.get("redirect_urls", ()), response.url]}
         if SPACE_LINK in meta:
             # A short link to a space whose page cannot be read: the link is the space.
@@ -181,7 +184,31 @@ class SpacesSpider(scrapy.Spider):
             kind = "robots"
         elif message.startswith(("not due: ", "page budget reached")):
             kind = "skipped"
-        self._emit(kind, url=url, error=message)
+        fields: dict[str, Any] = {"url": url, "error": message}
+        if request is not None and request.meta.get("start") and kind != "skipped":
+            # How a source's own address failed is kept on the source, as a reason code.
+            fields["reason"], fields["status"] = failure_reason(failure, kind, message)
+        self._emit(kind, **fields)
 
     def _emit(self, kind: str, **fields: Any) -> None:
         self.crawler.signals.send_catch_log(crawl_event, event={"event": kind, **fields})
+
+
+def failure_reason(failure: Failure, kind: str, message: str) -> tuple[str, int]:
+    """Return the reason code (crawler.sources.errors.REASONS) and HTTP status of a failure."""
+    response = getattr(failure.value, "response", None)
+    if response is not None:  # an HTTP error status, let through by no middleware
+        return status_reason(response.status), response.status
+    if kind == "robots":
+        return "robots", 0
+    if isinstance(failure.value, DNSLookupError) or "cannot resolve host" in message:
+        return "dns", 0
+    if kind == "refused":
+        return "blocked_address", 0
+    if isinstance(failure.value, TimeoutError | defer.TimeoutError | TCPTimedOutError):
+        return "timeout", 0
+    if "maxsize" in message or "larger than" in message:
+        return "too_large", 0
+    if message.startswith("rate limited"):
+        return "rate_limited", 0
+    return "connect", 0

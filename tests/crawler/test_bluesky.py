@@ -22,6 +22,7 @@ from crawler.sources.bluesky import (
     parse_time,
 )
 from crawler.sources.errors import SourceError
+from crawler.sources.found import spaces_in_post
 from crawler.sources.http import Http
 
 T = TypeVar("T")
@@ -233,3 +234,12 @@ def test_it_claims_profiles_and_searches_and_keeps_the_query_in_the_url() -> Non
     assert READER.source_url("https://bsky.app/profile/@Ann.BSKY.social/", "") == (
         "https://bsky.app/profile/ann.bsky.social"
     )
+
+
+def test_a_display_cut_short_with_dots_is_no_space_of_its_own() -> None:
+    shown = SPACE.removeprefix("https://")[:24] + "..."
+    post = Post(url="https://bsky.app/profile/a.test/post/1", text=f"Live {shown}", links=[SPACE])
+    assert [item.record.url for item in spaces_in_post(post)] == [SPACE]
+    # Without the facet's full link, the dots are only the end of a sentence.
+    alone = Post(url="https://bsky.app/profile/a.test/post/2", text=f"Live at {SPACE}...")
+    assert [item.record.url for item in spaces_in_post(alone)] == [SPACE]

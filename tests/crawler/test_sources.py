@@ -92,3 +92,36 @@ def test_a_sources_kind_says_how_its_page_is_read(site: Site, installed: Service
     crawl_source(as_page)
     with installed.catalog.session() as session:
         assert session.get(Source, as_page).last_spaces == 0
+
+
+def test_a_failing_page_source_keeps_its_reason(site: Site, installed: Services) -> None:
+    site.routes.update(
+        {
+            "/robots.txt": (
+                200,
+                {"Content-Type": "text/plain"},
+                b"User-agent: *\nDisallow: /closed",
+            ),
+            "/broken": (500, {"Content-Type": "text/html"}, b"<h1>oops</h1>"),
+            "/s/ok": ROOM.format(title="Fine", id="ok"),
+        }
+    )
+    cases = {
+        f"{site.url}/missing": ("gone", 404),
+        f"{site.url}/broken": ("http_5xx", 500),
+        f"{site.url}/closed/page": ("robots", 0),
+        "http://nowhere.invalid/": ("dns", 0),
+        f"http://127.0.0.2:{site.port}/": ("blocked_address", 0),
+        f"{site.url}/s/ok": ("", 200),
+    }
+    with installed.catalog.session() as session:
+        ids = {url: add_source(session, url, kind="page", depth=0).id for url in cases}
+    for source_id in ids.values():
+        crawl_source(source_id)
+    with installed.catalog.session() as session:
+        seen = {url: session.get(Source, source_id) for url, source_id in ids.items()}
+        got = {url: (source.reason, source.last_status) for url, source in seen.items()}
+        assert got == cases
+        failing = [source for url, source in seen.items() if cases[url][0]]
+        assert all(source.failures == 1 and source.last_ok_at is None for source in failing)
+        assert seen[f"{site.url}/s/ok"].last_ok_at is not None
