@@ -44,6 +44,8 @@ class Config:
     x_api_url: str = "https://api.x.com"  # operator-set, so not held to the crawl guard
     crawl_distributed: bool = False
     live_check_interval_s: float = 30.0
+    #: Seconds a worker may go silent before its job counts as abandoned and runs again.
+    worker_ttl_s: int = 30
     testing: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -73,6 +75,7 @@ class Config:
             x_api_url=(env.get("SPACES_X_API_URL") or cls.x_api_url).rstrip("/"),
             crawl_distributed=env.get("SPACES_CRAWL_DISTRIBUTED", "") in ("1", "true", "yes"),
             live_check_interval_s=float(env.get("SPACES_LIVE_CHECK_INTERVAL", "30")),
+            worker_ttl_s=_worker_ttl(env.get("SPACES_WORKER_TTL", "")),
             extra=_extra(env),
         )
 
@@ -107,9 +110,24 @@ class Config:
             "SPACES_X_API_URL": self.x_api_url,
             "SPACES_CRAWL_DISTRIBUTED": "1" if self.crawl_distributed else "",
             "SPACES_LIVE_CHECK_INTERVAL": str(self.live_check_interval_s),
+            "SPACES_WORKER_TTL": str(self.worker_ttl_s),
             "SPACES_TRUSTED_PROXIES": str(self.extra.get("trusted_proxies", "")),
+            **{name: str(value) for name, value in self.extra.get("crawl_limits", {}).items()},
         }
         return {key: value for key, value in env.items() if value}
+
+
+def _worker_ttl(value: str) -> int:
+    """Return the worker TTL an operator set, in whole seconds (at least 2), or the default."""
+    if not value.strip():
+        return Config.worker_ttl_s
+    try:
+        seconds = int(value)
+    except ValueError:
+        raise ValueError(f"SPACES_WORKER_TTL must be whole seconds, not {value!r}") from None
+    if seconds < 2:
+        raise ValueError(f"SPACES_WORKER_TTL must be at least 2 seconds, not {seconds}")
+    return seconds
 
 
 def _extra(env: dict[str, str]) -> dict[str, Any]:
@@ -123,7 +141,38 @@ def _extra(env: dict[str, str]) -> dict[str, Any]:
             raise ValueError(
                 f"SPACES_TRUSTED_PROXIES must be a whole number of proxies, not {proxies!r}"
             ) from None
+    limits = _crawl_limits(env)
+    if limits:
+        extra["crawl_limits"] = limits
     return extra
+
+
+#: Crawl limits an operator may set (crawler/settings.py has their defaults), as whole
+#: numbers of pages or seconds.
+CRAWL_LIMITS: dict[str, type[int] | type[float]] = {
+    "SPACES_MAX_PAGES_PER_DOMAIN": int,
+    "SPACES_CRAWL_MAX_PAGES": int,
+    "SPACES_CRAWL_MAX_SECONDS": float,
+    "SPACES_RETRY_AFTER_MAX_S": float,
+}
+
+
+def _crawl_limits(env: dict[str, str]) -> dict[str, int | float]:
+    """Return the crawl limits set in `env`; ValueError names one that is not a number ≥ 0."""
+    limits: dict[str, int | float] = {}
+    for name, kind in CRAWL_LIMITS.items():
+        value = env.get(name, "").strip()
+        if not value:
+            continue
+        try:
+            number = kind(value)
+        except ValueError:
+            number = -1
+        if number < 0:
+            what = "a whole number of pages" if kind is int else "a number of seconds"
+            raise ValueError(f"{name} must be {what}, 0 or more (0: no limit), not {value!r}")
+        limits[name] = number
+    return limits
 
 
 def _persistent_secret(data_dir: Path, name: str) -> str:

@@ -61,7 +61,7 @@ def _child_main(
     from scrapy.settings import Settings
 
     from crawler.frontier import frontier_settings, quicken_heartbeat
-    from crawler.items import Share
+    from crawler.items import FoundSpace, Share
     from crawler.settings import CONFIG_SETTING
     from crawler.spiders.spaces import SpacesSpider, crawl_event
 
@@ -85,7 +85,8 @@ def _child_main(
         settings.set("EXTENSIONS", extensions, priority="cmdline")
         for key, value in frontier.items():
             settings.set(key, value, priority="cmdline")
-    for key, value in overrides.items():
+    limits = config.extra.get("crawl_limits", {})  # what an operator set (core.config)
+    for key, value in [*limits.items(), *overrides.items()]:
         settings.set(key, value, priority="cmdline")
 
     emit = _printer(as_json)
@@ -94,6 +95,8 @@ def _child_main(
         if isinstance(item, Share):
             emit({"event": "share", "url": item.space_url, "page": item.page_url})
             return
+        if not isinstance(item, FoundSpace):
+            return  # a feed's hub: noted by the pipeline, nothing to report
         record = item.record
         emit({"event": "space", "url": record.url, "title": record.title,
               "state": str(record.state or "")})  # fmt: skip

@@ -23,6 +23,7 @@ from bench.peers.sites import Answer, Site
 from core.config import Config
 from crawler.budget import registrable_domain
 from tests.crawler.conftest import FAST
+from worker.crawls import run_crawl
 
 ROOT = Path(__file__).resolve().parents[2]
 HTML = {"Content-Type": "text/html; charset=utf-8"}
@@ -134,3 +135,16 @@ def test_the_time_budget_stops_a_crawl_even_behind_a_long_crawl_delay(
     lines = [line for line in log.splitlines() if "crawl stopped" in line]
     assert len(lines) == 1 and "time budget of 3 s reached" in lines[0]
     assert of_kind(events, "done")
+
+
+def test_an_operator_sets_the_budgets_in_the_environment(site: Site, crawl_config: Config) -> None:
+    site.routes.update({f"/p{n}": links(f"/p{n + 1}") for n in range(20)})
+    env = {**crawl_config.child_env(), "SPACES_CRAWL_MAX_PAGES": "4"}
+    config = Config.from_env(env)
+    assert config.child_env()["SPACES_CRAWL_MAX_PAGES"] == "4", "handed on to the crawl"
+    report = run_crawl([f"{site.url}/p0"], config, depth=50, settings=FAST)
+    assert len([path for path in site.paths() if path != "/robots.txt"]) == 4
+    assert report.pages == 4
+    for bad in ("-1", "many", "2.5"):
+        with pytest.raises(ValueError, match="SPACES_CRAWL_MAX_PAGES must be a whole number"):
+            Config.from_env({**env, "SPACES_CRAWL_MAX_PAGES": bad})
