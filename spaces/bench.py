@@ -17,6 +17,7 @@ BENCHMARKS = {
     "rooms": "bench.rooms",
     "liveness": "bench.liveness",
     "portal": "bench.portal",
+    "discovery": "bench.discovery",
 }
 
 
