@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from core.config import Config
 from core.logs import setup_logging
 from core.roomtokens import mint_room_token
-from spaces.bench import run_benchmarks
+from spaces.bench import BENCHMARKS, run_benchmarks
 from spaces.up import ChildFailed, Stack, run_up
 
 if TYPE_CHECKING:
@@ -324,7 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = add("bench", cmd_bench, "run benchmarks and print a table")
     bench.add_argument(
-        "names", nargs="*", metavar="NAME", help="search, crawl, rooms, liveness, portal"
+        "names", nargs="*", metavar="NAME", help=f"{', '.join(BENCHMARKS)} (default: all)"
     )
     bench.add_argument("--quick", action="store_true", help="smaller, faster runs")
     return parser
