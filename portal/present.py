@@ -171,6 +171,12 @@ def embeds_player(space: Space, config: Config) -> bool:
     return bool(player and rooms and origin_of(player) == rooms)
 
 
+def link_out(space: Space) -> str:
+    """Return where to listen to a space we do not play: its web page, else the address
+    its platform's apps open (a Nostr activity's `nostr:` URI); "" when there is none."""
+    return http_url(space.url) or registry.get(space.platform).app_link(space.url or "")
+
+
 def link_out_label(space: Space) -> str:
     """Return the call to action for spaces we link to instead of embedding."""
     return registry.get(space.platform).listen_label

@@ -94,6 +94,10 @@ class Platform:
         """Say whether the crawler can read the page at `url` (some sites need a login)."""
         return True
 
+    def app_link(self, url: str) -> str:
+        """Return the address apps of this platform open for a space with no web page, or ""."""
+        return ""
+
     def read_page(
         self, page: Selector, url: str, *, now: datetime | None = None
     ) -> SpaceRecord | None:

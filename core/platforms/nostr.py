@@ -66,6 +66,10 @@ class Nostr(Platform):
         """Say no for `nostr:` addresses: there is no page to read at them."""
         return not url.strip().lower().startswith(("nostr:", "naddr1"))
 
+    def app_link(self, url: str) -> str:
+        """Return the activity's `nostr:naddr1…` URI, which Nostr apps open (NIP-21)."""
+        return self.link(url)
+
 
 def parse_link(url: str) -> Address | None:
     """Return the live activity an naddr link names, or None (another kind, or no naddr)."""

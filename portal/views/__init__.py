@@ -76,6 +76,7 @@ def _install_template_helpers(app: Flask, services: Services) -> None:
     env.filters["iso"] = isoformat
     env.filters["when"] = present.when_text
     env.globals["link_out_label"] = present.link_out_label
+    env.globals["link_out"] = present.link_out
     # The player dock accepts messages only from the room server's origin.
     env.globals["rooms_origin"] = origin_of(services.config.rooms_url)
 

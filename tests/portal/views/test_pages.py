@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 
 from core.catalog.states import State
+from core.platforms.nip19 import Address, encode_naddr
 from tests.portal.views.conftest import ROOMS
 
 
@@ -147,6 +148,16 @@ def test_space_page_links_out_for_other_platforms(client, make_space) -> None:
     other_html = text_of(client.get(f"/spaces/{elsewhere}"))
     # Not our room server: the CSP would block its frame anyway, so link to it instead.
     assert "<iframe" not in other_html and "Open space" in other_html
+
+
+def test_a_nostr_space_links_to_its_address_for_nostr_apps(client, make_space) -> None:
+    naddr = encode_naddr(Address(30311, "ab" * 32, "jazz-night", ()))
+    nostr = make_space(platform="nostr", url=f"nostr:{naddr}", title="On Nostr", player_url="")
+    html = text_of(client.get(f"/spaces/{nostr}"))
+    assert f'href="nostr:{naddr}"' in html and "Open on Nostr" in html
+    # Anything else that is not a web address is never a link.
+    odd = make_space(platform="nostr", url="javascript:alert(1)", title="Odd", player_url="")
+    assert "data-space-cta" not in text_of(client.get(f"/spaces/{odd}"))
 
 
 def test_host_page_lists_their_spaces(client, make_space) -> None:
