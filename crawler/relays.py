@@ -24,12 +24,13 @@ from dataclasses import dataclass, replace
 import aiohttp
 
 from core.catalog.db import Catalog
-from core.catalog.records import Observation, SpaceRecord
+from core.catalog.records import SpaceRecord
 from core.catalog.sources import list_sources
 from core.catalog.spaces import record_observation, record_sighting, upsert_space
 from core.config import Config
 from core.logs import setup_logging
 from core.platforms.nostr import Nostr
+from core.platforms.web import observation_of
 from core.services import Services, build_services
 from crawler.sources.errors import SourceError
 from crawler.sources.http import Http
@@ -73,15 +74,7 @@ def write_activity(
     """
     observation = None
     if record.platform == Nostr.name and record.state is not None:
-        observation = Observation(
-            record.state,
-            listener_count=record.listener_count,
-            speaker_count=record.speaker_count,
-            title=record.title or None,
-            started_at=record.started_at,
-            scheduled_start=record.scheduled_start,
-            ended_at=record.ended_at,
-        )
+        observation = observation_of(record)
         record = replace(record, state=None)
     with catalog.session() as session:
         space = upsert_space(session, record)

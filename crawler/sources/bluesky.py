@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from crawler.sources.base import Poll, Post, Reader, SourceSpec
 from crawler.sources.errors import SourceError
+from crawler.sources.http import split_web_url
 
 if TYPE_CHECKING:
     from crawler.sources.http import Http
@@ -279,15 +280,10 @@ def _web_url(value: object) -> list[str]:
 
 
 def _target(url: str, query: str = "") -> _Target | None:
-    try:
-        parts = urlsplit(url.strip())
-        host = (parts.hostname or "").lower()
-        port = parts.port
-    except ValueError:
+    split = split_web_url(url)
+    if split is None:
         return None
-    if parts.scheme.lower() not in ("http", "https") or not host:
-        return None
-    base = f"{parts.scheme.lower()}://{host}" + (f":{port}" if port else "")
+    parts, host, base = split
     # A profile on bsky.app is read from the public AppView; on any other host (a
     # self-hosted AppView, a test server), from that host.
     appview = APPVIEW if host in _WEB_HOSTS else base

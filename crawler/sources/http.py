@@ -17,7 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import SplitResult, urlencode, urlsplit
 
 import aiohttp
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -248,3 +248,16 @@ def retry_after(value: str) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+def split_web_url(url: str) -> tuple[SplitResult, str, str] | None:
+    """Return an http(s) URL's parts, lower-case host and origin; None if it is not one."""
+    try:
+        parts = urlsplit(url.strip())
+        host = (parts.hostname or "").lower()
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        return None
+    return parts, host, f"{parts.scheme.lower()}://{host}" + (f":{port}" if port else "")

@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from crawler.sources.base import Poll, Post, Reader, SourceSpec
 from crawler.sources.errors import SourceError
+from crawler.sources.http import split_web_url
 
 if TYPE_CHECKING:
     from crawler.sources.http import Http, HttpAnswer
@@ -231,15 +232,10 @@ def _next_max_id(link: str) -> str:
 
 
 def _target(url: str) -> _Target | None:
-    try:
-        parts = urlsplit(url.strip())
-        host = (parts.hostname or "").lower()
-        port = parts.port
-    except ValueError:
+    split = split_web_url(url)
+    if split is None:
         return None
-    if parts.scheme.lower() not in ("http", "https") or not host:
-        return None
-    base = f"{parts.scheme.lower()}://{host}" + (f":{port}" if port else "")
+    parts, host, base = split
     tag = _TAG.match(parts.path)
     if tag:
         name = unquote(tag.group(1))
