@@ -12,11 +12,13 @@ class FoundSpace:
     """A space seen while crawling: its record, the page that shared it, the link's text.
 
     `page_url` is empty when the space page was itself a start URL: nothing shared it.
+    `source` is the start URL whose crawl reached it (a crawl may read several sources).
     """
 
     record: SpaceRecord
     page_url: str = ""
     anchor_text: str = ""
+    source: str = ""
 
 
 @dataclass

@@ -99,7 +99,7 @@ def _child_main(
             return  # a feed's hub: noted by the pipeline, nothing to report
         record = item.record
         emit({"event": "space", "url": record.url, "title": record.title,
-              "state": str(record.state or "")})  # fmt: skip
+              "state": str(record.state or ""), "source": item.source})  # fmt: skip
 
     def on_item_error(item: Any, failure: Any, **_: Any) -> None:
         url = item.space_url if isinstance(item, Share) else item.record.url

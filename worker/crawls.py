@@ -34,6 +34,22 @@ _ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass
+class SourceRun:
+    """One start URL's share of a crawl: pages, spaces found, errors, how it answered.
+
+    `status` is the start URL's HTTP status (0: no answer); `reason` a reason code
+    (crawler.sources.errors.REASONS) when the start URL itself failed.
+    """
+
+    pages: int = 0
+    spaces: set[str] = field(default_factory=set)
+    errors: int = 0
+    error: str = ""
+    status: int = 0
+    reason: str = ""
+
+
+@dataclass
 class CrawlReport:
     """What one crawl did: pages fetched, spaces found, and what went wrong."""
 
@@ -50,10 +66,8 @@ class CrawlReport:
     pages_by_process: list[int] = field(default_factory=list)
     #: One `polled` event per API source polled: its outcome, to record on the source.
     polled: list[dict[str, Any]] = field(default_factory=list)
-    #: How the (first) start URL fared: its HTTP status (0: no answer) and, if it failed,
-    #: a reason code (crawler.sources.errors.REASONS), to record on its source.
-    start_status: int = 0
-    start_reason: str = ""
+    #: What the crawl did for each start URL (each source), to record on its source.
+    sources: dict[str, SourceRun] = field(default_factory=dict)
 
     def add_error(self, message: str) -> None:
         """Count an error, keeping the first hundred messages."""
@@ -241,9 +255,8 @@ def _apply(
     say: Callable[[str], None],
 ) -> None:
     kind, url = event.get("event"), str(event.get("url", ""))
-    if event.get("start") or event.get("reason"):
-        report.start_status = report.start_status or int(event.get("status") or 0)
-        report.start_reason = report.start_reason or str(event.get("reason") or "")
+    if event.get("source"):
+        _count_for_source(report.sources.setdefault(str(event["source"]), SourceRun()), event)
     if kind == "page":
         report.pages += 1
         say(f"fetched {event.get('status')} {url}")
@@ -267,3 +280,18 @@ def _apply(
         message = f"{url}: {event.get('error', '')}"
         report.add_error(message)
         say(f"{'skipped' if kind == 'robots' else 'error'} {message}")
+
+
+def _count_for_source(run: SourceRun, event: dict[str, Any]) -> None:
+    kind = event.get("event")
+    if event.get("start"):
+        run.status = int(event.get("status") or 0)
+    if event.get("reason"):
+        run.reason, run.status = str(event["reason"]), int(event.get("status") or 0)
+    if kind == "page":
+        run.pages += 1
+    elif kind == "space":
+        run.spaces.add(str(event.get("url", "")))
+    elif kind in ("error", "robots", "refused"):
+        run.errors += kind != "refused"
+        run.error = run.error or f"{event.get('url', '')}: {event.get('error', '')}"

@@ -24,6 +24,8 @@ from crawler.sources.errors import status_reason
 
 #: Signal sent with `event=dict(...)` for each page parsed and each failed request.
 crawl_event = object()
+#: The request meta key naming the start URL (the source) a request was reached from.
+SOURCE_META = "source"
 
 #: Files never worth a request: media, archives, documents (Scrapy's list, but for its
 #: "rss": a feed linked from a page is a list of posts to read).
@@ -65,12 +67,26 @@ class SpacesSpider(scrapy.Spider):
     async def start(self) -> AsyncIterator[scrapy.Request]:
         """Request each start URL; it is fetched even if the pages it links to are not due."""
         for url in self.start_urls:
-            yield scrapy.Request(url, callback=self.parse, errback=self.failed, meta={"start": 1})
+            meta = {"start": 1, SOURCE_META: url}
+            yield scrapy.Request(url, callback=self.parse, errback=self.failed, meta=meta)
 
     def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
-        """Yield the spaces on this page and requests for the pages it links to."""
+        """Yield the spaces on this page and requests for the pages it links to.
+
+        Each carries the start URL (the source) whose crawl reached this page.
+        """
+        source = response.meta.get(SOURCE_META, "")
+        for out in self._read(response):
+            if isinstance(out, scrapy.Request):
+                out.meta.setdefault(SOURCE_META, source)
+            elif isinstance(out, FoundSpace):
+                out.source = source
+            yield out
+
+    def _read(self, response: Response) -> Iterator[Any]:
         meta = response.meta
-        self._emit("page", url=response.url, status=response.status, start=bool(meta.get("start")))
+        self._emit("page", url=response.url, status=response.status,
+                   start=bool(meta.get("start")), source=meta.get(SOURCE_META, ""))  # fmt: skip
         keys = {canonical_url(url) for url in [*meta.get("redirect_urls", ()), response.url]}
         if SPACE_LINK in meta:
             # A short link to a space whose page cannot be read: the link is the space.
@@ -185,6 +201,8 @@ class SpacesSpider(scrapy.Spider):
         elif message.startswith(("not due: ", "page budget reached")):
             kind = "skipped"
         fields: dict[str, Any] = {"url": url, "error": message}
+        if request is not None:
+            fields["source"] = request.meta.get(SOURCE_META, "")
         if request is not None and request.meta.get("start") and kind != "skipped":
             # How a source's own address failed is kept on the source, as a reason code.
             fields["reason"], fields["status"] = failure_reason(failure, kind, message)
