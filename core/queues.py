@@ -2,6 +2,11 @@
 
 Every part enqueues jobs here, by the dotted name of the worker's function (RQ imports
 it in the worker process), so nothing but the worker imports the worker.
+
+No job is lost: every job is enqueued with a `Retry`, so one that raises, or whose
+worker died under it (SIGKILL, power loss: RQ finds it "abandoned" once its execution's
+heartbeat expires, see worker/run.py), runs again after a short wait. Jobs are
+idempotent, so a run repeated after one that got further than it seemed does no harm.
 """
 
 from __future__ import annotations
@@ -12,9 +17,10 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from rq import Queue
+from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
+from rq.registry import ScheduledJobRegistry
 
 if TYPE_CHECKING:  # the services are only passed through; importing them loads SQLAlchemy
     from core.services import Services
@@ -31,6 +37,7 @@ ALL_QUEUES = (SCHEDULE, CRAWL_NOW, LIVENESS, CRAWL)
 #: The worker's jobs, by dotted name.
 CRAWL_URL_JOB = "worker.jobs.crawl_url"
 CRAWL_SOURCE_JOB = "worker.jobs.crawl_source"
+CRAWL_SOURCES_JOB = "worker.jobs.crawl_sources"
 CHECK_SPACES_JOB = "worker.liveness_jobs.check_spaces"
 POLL_SOURCES_JOB = "worker.jobs.poll_sources"
 REINDEX_JOB = "worker.jobs.reindex_search"
@@ -45,6 +52,16 @@ LIVENESS_TIMEOUT_S = 120
 SCHEDULE_TIMEOUT_S = 60
 RESULT_TTL_S = 600
 FAILURE_TTL_S = 86_400
+
+#: How often, and after how many seconds each, a failed or abandoned job runs again. The
+#: first wait is short, since a killed worker is the usual cause and any other worker
+#: can take the job at once; later ones back off in case the job itself is at fault.
+#: A retried job keeps its id, so while it waits (status "scheduled") asking for the same
+#: work again adds nothing; once its retries are spent it is "failed", and asking again
+#: starts afresh (enqueue_once clears the failed record).
+RETRY = Retry(max=4, interval=[1, 10, 60, 300])
+#: Liveness batches: a later schedule tick queues the same spaces again anyway.
+LIVENESS_RETRY = Retry(max=2, interval=[1, 10])
 
 # Statuses in which a job with our id is still to run: asking again must not add another.
 _PENDING = frozenset(
@@ -80,6 +97,7 @@ def enqueue_once(
     timeout: int,
     again_while_running: bool = False,
     description: str = "",
+    retry: Retry = RETRY,
 ) -> Job | None:
     """Enqueue the job named `func` with `args` as `job_id` unless it is still pending.
 
@@ -87,6 +105,7 @@ def enqueue_once(
 
     A job that is running counts as pending too, unless `again_while_running`: then one
     follow-up may wait behind it (what it is working on may have changed meanwhile).
+    A job waiting to be retried is pending: its retry does the work asked for.
     """
     ids = [job_id, f"{job_id}-next"] if again_while_running else [job_id]
     for candidate in ids:
@@ -102,9 +121,14 @@ def enqueue_once(
                     result_ttl=RESULT_TTL_S,
                     failure_ttl=FAILURE_TTL_S,
                     description=description or None,
+                    retry=retry,
                 )
             except DuplicateJobError:
                 status = _status(q, candidate)
+            if status == JobStatus.SCHEDULED:
+                # Waiting out a retry's back-off: asked again, it runs now instead.
+                promote(q, candidate)
+                return None
             if status in _PENDING:
                 return None
             if status == JobStatus.STARTED:
@@ -113,6 +137,36 @@ def enqueue_once(
                 # Done (finished, failed, stopped): its record must not block new work.
                 _delete(q, candidate)
     return None
+
+
+def promote(q: Queue, job_id: str) -> bool:
+    """Move a job waiting in `q`'s scheduled registry onto the queue now; say if it moved.
+
+    Taking it out of the registry is the claim: of two callers only one moves it.
+    """
+    if not _scheduled(q).remove(job_id):
+        return False
+    try:
+        job = Job.fetch(job_id, connection=q.connection)
+    except NoSuchJobError:
+        return False  # expired while it waited: whoever wants the work asks again
+    q.enqueue_job(job)
+    return True
+
+
+def requeue_due_retries(q: Queue) -> int:
+    """Queue the jobs of `q` whose retry back-off is over; return how many.
+
+    RQ parks a failed or abandoned job that has retries left in the queue's scheduled
+    registry; our workers run no RQ scheduler process, so the periodic schedule calls this.
+    """
+    due = _scheduled(q).get_jobs_to_schedule()
+    return sum(promote(q, job_id) for job_id in due)
+
+
+def _scheduled(q: Queue) -> ScheduledJobRegistry:
+    registry: ScheduledJobRegistry = q.scheduled_job_registry
+    return registry
 
 
 def _status(q: Queue, job_id: str) -> JobStatus | None:
@@ -153,6 +207,18 @@ def enqueue_source_crawl(services: Services, source_id: int) -> Job | None:
     )
 
 
+def enqueue_source_crawls(services: Services, source_ids: Sequence[int]) -> Job | None:
+    """Queue one crawl of these web sources together; the same ids queued again run once."""
+    ids = sorted(set(source_ids))
+    return enqueue_once(
+        queue(services, CRAWL),
+        CRAWL_SOURCES_JOB,
+        [ids],
+        f"crawl-sources-{digest(','.join(map(str, ids)))}",
+        timeout=CRAWL_TIMEOUT_S,
+    )
+
+
 def enqueue_source_polls(services: Services, source_ids: Sequence[int]) -> Job | None:
     """Queue one poll of these API sources together; the same ids queued again run once."""
     ids = sorted(set(source_ids))
@@ -169,8 +235,9 @@ def enqueue_liveness_batch(services: Services, space_ids: Sequence[int]) -> Job 
     """Queue one liveness batch; the same ids queued again while pending run once.
 
     A batch whose job still shows as started may have lost its worker (kill -9): its
-    record stays "started" until RQ's cleanup, so one follow-up may queue behind it.
-    A follow-up whose spaces were checked meanwhile skips them.
+    record stays "started" until its heartbeat expires and it is retried, so one
+    follow-up may queue behind it. A follow-up whose spaces were checked meanwhile
+    skips them.
     """
     ids = sorted(set(space_ids))
     return enqueue_once(
@@ -180,6 +247,7 @@ def enqueue_liveness_batch(services: Services, space_ids: Sequence[int]) -> Job 
         f"liveness-{digest(','.join(map(str, ids)))}",
         timeout=LIVENESS_TIMEOUT_S,
         again_while_running=True,
+        retry=LIVENESS_RETRY,
     )
 
 

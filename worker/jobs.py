@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,16 +13,22 @@ from core.catalog.hosting import attach_room_hosts, record_submission_outcome
 from core.catalog.models import Source
 from core.catalog.sources import (
     API_KINDS,
+    LINK_LIST_KINDS,
     defer_sources,
     due_sources,
     get_source_by_url,
     record_source_run,
 )
 from core.config import Config
-from core.queues import CRAWL_TIMEOUT_S, enqueue_source_crawl, enqueue_source_polls
+from core.queues import (
+    CRAWL_TIMEOUT_S,
+    enqueue_source_crawl,
+    enqueue_source_crawls,
+    enqueue_source_polls,
+)
 from core.timeutil import utcnow
 from worker import context
-from worker.crawls import CrawlReport, crawl
+from worker.crawls import CrawlReport, SourceRun, run_crawl
 from worker.crawls import poll_sources as poll_crawls
 
 log = logging.getLogger(__name__)
@@ -30,8 +37,14 @@ log = logging.getLogger(__name__)
 SOURCE_LEASE = timedelta(seconds=CRAWL_TIMEOUT_S + 60)
 #: API sources polled by one crawler process at a time.
 POLL_BATCH = 200
+#: Web sources crawled by one crawler process at a time.
+CRAWL_BATCH = 25
 #: Sources taken from the catalog per tick of the schedule.
 MAX_DUE_PER_TICK = 2000
+#: A crawl run again asks for its pages unconditionally: the run that died may have
+#: noted a page as read (crawler.revisit) before landing its spaces, and a 304 for it
+#: now would leave them out until the page changes.
+RERUN_SETTINGS: dict[str, Any] = {"SPACES_REVISIT_ENABLED": False}
 
 
 def crawl_source(source_id: int) -> dict[str, Any] | None:
@@ -44,7 +57,8 @@ def crawl_source(source_id: int) -> dict[str, Any] | None:
         url, depth, kind = source.url, source.depth, source.kind
     if kind in API_KINDS:
         return poll_sources([source_id]).get(source_id)
-    return _crawl_and_record(services.config, services.catalog, url, depth, source_id, kind)
+    results = _crawl_and_record(services.config, services.catalog, [(url, source_id)], depth, kind)
+    return results[url]
 
 
 def poll_sources(source_ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -114,7 +128,7 @@ def crawl_url(url: str) -> dict[str, Any]:
             source = None  # not a web URL: the crawler refuses it and says why
         source_id = source.id if source is not None else None
     try:
-        result = _crawl_and_record(services.config, services.catalog, url, 1, source_id)
+        result = _crawl_and_record(services.config, services.catalog, [(url, source_id)], 1)[url]
     except Exception as error:
         _settle_submissions(services.catalog, url, [], _reason(str(error)), began)
         raise
@@ -139,68 +153,114 @@ def _settle_submissions(
 def _crawl_and_record(
     config: Config,
     catalog: Catalog,
-    url: str,
+    targets: Sequence[tuple[str, int | None]],
     depth: int,
-    source_id: int | None,
     kind: str = "page",
-) -> dict[str, Any]:
+) -> dict[str, dict[str, Any]]:
+    """Crawl the (url, source id or None) targets in one crawler process; record each
+    source's run and return what the crawl did for each URL."""
+    urls = [url for url, _ in targets]
     started, began = time.monotonic(), utcnow()
     error: Exception | None = None
     report: CrawlReport | None = None
+    settings = RERUN_SETTINGS if context.running_again() else None
     try:
-        report = crawl([url], config, depth=depth, kind=kind)
-    except Exception as failed:  # recorded on the source, then re-raised for RQ
+        report = run_crawl(urls, config, depth=depth, kind=kind, settings=settings)
+    except Exception as failed:  # recorded on the sources, then re-raised for RQ
         error = failed
-    figures = crawl_figures(report)
-    figures["duration_s"] = round(time.monotonic() - started, 3)
-    if error is not None:
-        figures["error"] = f"{type(error).__name__}: {error}"[:500]
-        figures["reason"] = figures["reason"] or "parse"
+    duration_s = round(time.monotonic() - started, 3)
     found = [space["url"] for space in report.spaces] if report is not None else []
+    refused = report.refused_messages[0] if report is not None and report.refused_messages else ""
+    results: dict[str, dict[str, Any]] = {}
     with catalog.session() as session:
-        if source_id is not None:
-            # The next run is an interval after this one began, not after it ended.
-            record_source_run(session, source_id, now=began, **figures)
+        for url, source_id in targets:
+            figures = {**crawl_figures(report, url), "duration_s": duration_s}
+            if error is not None:
+                figures["error"] = f"{type(error).__name__}: {error}"[:500]
+                figures["reason"] = figures["reason"] or "parse"
+            if source_id is not None:
+                # The next run is an interval after this one began, not after it ended.
+                record_source_run(session, source_id, now=began, **figures)
+            mine = report.sources.get(url) if report is not None else None
+            space_urls = [space for space in found if mine is not None and space in mine.spaces]
+            results[url] = {
+                "url": url,
+                **figures,
+                "space_urls": space_urls,
+                "refused": refused[:500],
+            }
+            log.info("crawled %s: %s", url, figures)
         # Rooms opened from the portal are listed under their host's handle of today.
         attach_room_hosts(session, share_urls=found)
-    log.info("crawled %s: %s", url, figures)
     if error is not None:
         raise error
-    refused = report.refused_messages[0] if report is not None and report.refused_messages else ""
-    return {"url": url, **figures, "space_urls": found, "refused": refused[:500]}
+    return results
 
 
-def crawl_figures(report: CrawlReport | None) -> dict[str, Any]:
-    """Read pages, spaces, errors, the first error message and the start URL's reason."""
+def crawl_sources(source_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Crawl these web sources together in one crawler process and record each one's run.
+
+    schedule_sources batches sources read alike (link lists, or pages) to one depth, so
+    one process start serves them all. Safe to run twice: landing a space or a sighting
+    again changes nothing. Return each crawled source's figures.
+    """
+    services = context.services()
+    with services.catalog.session() as session:
+        sources = [
+            (source.url, source.id, source.depth, source.kind)
+            for source_id in source_ids
+            if (source := session.get(Source, source_id)) is not None and not source.paused
+        ]
+    if not sources:
+        return {}
+    depth, kind = max(depth for *_, depth, _ in sources), sources[0][3]
+    targets = [(url, source_id) for url, source_id, *_ in sources]
+    results = _crawl_and_record(services.config, services.catalog, targets, depth, kind)
+    return {source_id: results[url] for url, source_id in targets}
+
+
+def crawl_figures(report: CrawlReport | None, url: str) -> dict[str, Any]:
+    """Read what a crawl did for start URL `url`: pages, spaces, errors, the first error
+    message, and the start URL's HTTP status and reason code if it failed."""
     if report is None:
         return {"pages": 0, "spaces": 0, "errors": 1, "error": "", "reason": "", "status": 0}
-    first = report.error_messages[0] if report.error_messages else ""
-    if report.start_reason and not first:
-        first = (report.refused_messages or [report.start_reason])[0]
+    run = report.sources.get(url) or SourceRun()
     return {
-        "pages": report.pages,
-        "spaces": len(report.spaces),
-        "errors": report.errors,
-        "error": first[:500],
-        "reason": report.start_reason,
-        "status": report.start_status,
+        "pages": run.pages,
+        "spaces": len(run.spaces),
+        "errors": run.errors,
+        "error": (run.error or (report.error_messages or [""])[0])[:500],
+        "reason": run.reason,
+        "status": run.status,
     }
 
 
 def schedule_sources() -> int:
     """Queue a crawl of every due source and hold them until it runs; return how many.
 
-    Web sources get a crawl each (Scrapy, in a process of its own); API sources are
-    polled together, POLL_BATCH to a process.
+    Web sources read alike (link lists, or pages, to one depth) are crawled together,
+    CRAWL_BATCH to a Scrapy process, a lone one by itself; API sources are polled
+    together, POLL_BATCH to a process.
     """
     services = context.services()
     now = utcnow()
     with services.catalog.session() as session:
         due = due_sources(session, now, limit=MAX_DUE_PER_TICK)
-        crawls = [source.id for source in due if source.kind not in API_KINDS]
+        alike: dict[tuple[bool, int], list[int]] = {}
+        for source in due:
+            if source.kind not in API_KINDS:
+                key = (source.kind in LINK_LIST_KINDS, source.depth)
+                alike.setdefault(key, []).append(source.id)
         polls = [source.id for source in due if source.kind in API_KINDS]
-        defer_sources(session, crawls + polls, now + SOURCE_LEASE)
-    queued = sum(enqueue_source_crawl(services, source_id) is not None for source_id in crawls)
+        defer_sources(session, [source.id for source in due], now + SOURCE_LEASE)
+    queued = 0
+    for ids in alike.values():
+        for start in range(0, len(ids), CRAWL_BATCH):
+            batch = ids[start : start + CRAWL_BATCH]
+            if len(batch) == 1:
+                queued += enqueue_source_crawl(services, batch[0]) is not None
+            else:
+                queued += enqueue_source_crawls(services, batch) is not None
     for start in range(0, len(polls), POLL_BATCH):
         queued += enqueue_source_polls(services, polls[start : start + POLL_BATCH]) is not None
     if due:

@@ -6,7 +6,6 @@ import dataclasses
 from collections.abc import Iterator
 
 import pytest
-from rq import SimpleWorker
 
 from bench.peers.sites import Site
 from core.catalog.models import Source
@@ -17,7 +16,8 @@ from core.services import Services
 from core.timeutil import utcnow
 from tests.crawler.test_crawl import ROOM
 from worker import context
-from worker.jobs import crawl_source
+from worker.jobs import crawl_source, schedule_sources
+from worker.run import HeartbeatWorker
 
 
 @pytest.fixture
@@ -37,8 +37,8 @@ def test_a_ping_queued_after_scheduled_crawls_is_crawled_first(
     for source_id in ids:
         assert enqueue_source_crawl(installed, source_id) is not None
     assert enqueue_url_crawl(installed, f"{site.url}/s/c", reason="ping") is not None
-    worker = SimpleWorker(
-        [queue(installed, name) for name in ALL_QUEUES], connection=installed.redis
+    worker = HeartbeatWorker(
+        [queue(installed, name) for name in ALL_QUEUES], connection=installed.redis, ttl_s=30
     )
     worker.work(burst=True)
     pages = [path for path in site.paths() if path.startswith("/s/")]
@@ -125,3 +125,41 @@ def test_a_failing_page_source_keeps_its_reason(site: Site, installed: Services)
         failing = [source for url, source in seen.items() if cases[url][0]]
         assert all(source.failures == 1 and source.last_ok_at is None for source in failing)
         assert seen[f"{site.url}/s/ok"].last_ok_at is not None
+
+
+def test_due_web_sources_read_alike_are_crawled_together_each_keeping_its_figures(
+    site: Site, installed: Services
+) -> None:
+    rss = (
+        f"<rss><channel><item><title>B1</title><link>{site.url}/s/b1</link></item></channel></rss>"
+    )
+    site.routes.update(
+        {
+            "/a": '<p><a href="/s/a1">one</a> <a href="/s/a2">two</a></p>',
+            "/b": '<p><a href="/s/b1">three</a></p>',
+            "/gone": (404, {"Content-Type": "text/html"}, b"no"),
+            "/feed.xml": (200, {"Content-Type": "application/rss+xml"}, rss.encode()),
+            **{f"/s/{n}": ROOM.format(title=f"Room {n}", id=n) for n in ("a1", "a2", "b1")},
+        }
+    )
+    with installed.catalog.session() as session:
+        pages = [add_source(session, f"{site.url}/{p}", depth=1).id for p in ("a", "b", "gone")]
+        feed = add_source(session, f"{site.url}/feed.xml", kind="feed", depth=1).id
+    # The three pages go to one crawler process; the feed, read otherwise, to its own.
+    assert schedule_sources() == 2
+    jobs = sorted(queue(installed, CRAWL).get_job_ids())
+    assert jobs[0] == f"crawl-source-{feed}" and jobs[1].startswith("crawl-sources-")
+    HeartbeatWorker([queue(installed, CRAWL)], connection=installed.redis, ttl_s=30).work(
+        burst=True
+    )
+    with installed.catalog.session() as session:
+        a, b, gone, listed = (session.get(Source, n) for n in (*pages, feed))
+        assert (a.last_pages, a.last_spaces, a.reason, a.last_status) == (3, 2, "", 200)
+        assert (b.last_pages, b.last_spaces, b.reason) == (2, 1, "")
+        assert (gone.last_spaces, gone.reason, gone.last_status, gone.failures) == (
+            0,
+            "gone",
+            404,
+            1,
+        )
+        assert (listed.last_spaces, listed.reason) == (1, "")
