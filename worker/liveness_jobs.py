@@ -13,6 +13,7 @@ from sqlalchemy import select
 from core import metrics
 from core.catalog.checks import prune_checks, record_observations
 from core.catalog.models import Space
+from core.catalog.notifications import announce_missed
 from core.catalog.spaces import defer_checks, due_space_ids
 from core.platforms import registry
 from core.platforms.base import Probe
@@ -119,3 +120,14 @@ def prune_space_checks() -> int:
     if removed:
         log.info("pruned %d old liveness checks", removed)
     return removed
+
+
+def announce_missed_lives() -> int:
+    """Deliver the notifications of spaces whose going live was not announced; return how many.
+
+    The announcement of a change to live is committed after the change itself: a worker
+    killed between the two would lose it, since a rerun of its job sees no change.
+    """
+    services = context.services()
+    with services.catalog.session() as session:
+        return announce_missed(session, utcnow())

@@ -3,7 +3,9 @@
 The catalog knows nothing of listeners: `LiveNotifier` is an after-commit hook that
 receives the ids a commit changed, like the search index sync does. Unique keys on
 announcements, hits and notifications make every delivery happen at most once, even
-when two processes see the same space go live.
+when two processes see the same space go live. A process killed between committing a
+space's change to live and committing its announcement would lose that delivery; the
+schedule's `announce_missed` finds such spaces and delivers it then.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.catalog.db import Catalog
@@ -33,6 +35,10 @@ from core.timeutil import isoformat
 log = logging.getLogger(__name__)
 
 STALE_START = timedelta(hours=2)
+#: How far back announce_missed looks for spaces whose going live went unannounced.
+MISSED_WINDOW = timedelta(minutes=30)
+#: A change to live this recent may still be announced by the process that made it.
+MISSED_GRACE = timedelta(seconds=10)
 
 
 def _title(space: Space) -> str:
@@ -126,6 +132,41 @@ def notify_went_live(session: Session, space_ids: Iterable[int]) -> int:
                 _add(session, search.user_id, "search", space, text, str(search.id))
                 told.add(search.user_id)
     return len(spaces)
+
+
+def announce_missed(session: Session, now: datetime) -> int:
+    """Announce spaces that went live lately but whose announcement was lost; return how many.
+
+    The announcement follows the change's commit in another transaction (LiveNotifier):
+    a process killed in between leaves the space live and unannounced. Changes younger
+    than MISSED_GRACE are left to the process that made them.
+    """
+    to_live = and_(StateChange.space_id == Space.id, StateChange.to_state == State.LIVE)
+    candidates = session.scalars(
+        select(Space.id)
+        .outerjoin(LiveAnnouncement, LiveAnnouncement.space_id == Space.id)
+        .where(
+            Space.state == State.LIVE,
+            Space.hidden.is_(False),
+            Space.updated_at >= now - MISSED_WINDOW,
+            Space.created_at <= now - MISSED_GRACE,
+            ~exists().where(to_live, StateChange.at > now - MISSED_GRACE),
+            or_(
+                LiveAnnouncement.space_id.is_(None),
+                exists().where(
+                    to_live,
+                    or_(
+                        LiveAnnouncement.live_since.is_(None),
+                        StateChange.at > LiveAnnouncement.live_since,
+                    ),
+                ),
+            ),
+        )
+    ).all()
+    count = notify_went_live(session, candidates) if candidates else 0
+    if count:
+        log.warning("announced %d spaces whose going live was not announced", count)
+    return count
 
 
 def _was_hit(session: Session, search_id: int, space_id: int) -> bool:

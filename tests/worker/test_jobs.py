@@ -1,7 +1,7 @@
 import importlib
 from datetime import timedelta
 
-from rq import Queue, SimpleWorker
+from rq import Queue
 from rq.job import JobStatus
 from rq.registry import FinishedJobRegistry
 
@@ -13,12 +13,13 @@ from core.timeutil import utcnow
 from tests.worker.conftest import StatusServer, add_space, room
 from worker.jobs import schedule_sources
 from worker.liveness_jobs import check_spaces, schedule_liveness
+from worker.run import HeartbeatWorker
 
 
 def work(services: Services, *names: str) -> None:
     """Run every queued job with a non-forking worker, then return."""
     qs = [Queue(name, connection=services.redis) for name in names or queues.ALL_QUEUES]
-    SimpleWorker(qs, connection=services.redis).work(burst=True)
+    HeartbeatWorker(qs, connection=services.redis, ttl_s=30).work(burst=True)
 
 
 def seed(services: Services, server: StatusServer, count: int) -> list[int]:

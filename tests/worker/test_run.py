@@ -23,8 +23,10 @@ def test_cron_registers_the_periodic_jobs(redis_client) -> None:
     registered = {job.func_name: (job.queue_name, job.interval) for job in cron._cron_jobs}
     assert registered == {
         "worker.liveness_jobs.schedule_liveness": (queues.SCHEDULE, 2),
-        "worker.jobs.schedule_sources": (queues.SCHEDULE, 10),
+        "worker.jobs.schedule_sources": (queues.SCHEDULE, 2),
         "worker.liveness_jobs.prune_space_checks": (queues.SCHEDULE, 600),
+        "worker.liveness_jobs.announce_missed_lives": (queues.SCHEDULE, 15),
+        "worker.websub.renew_subscriptions": (queues.SCHEDULE, 30),
     }
 
 
@@ -36,13 +38,15 @@ def test_only_one_scheduler_leads(redis_client) -> None:
     ticks = Queue(queues.SCHEDULE, connection=redis_client)
     assert sorted(job.func_name for job in ticks.jobs) == [
         "worker.jobs.schedule_sources",
+        "worker.liveness_jobs.announce_missed_lives",
         "worker.liveness_jobs.prune_space_checks",
         "worker.liveness_jobs.schedule_liveness",
+        "worker.websub.renew_subscriptions",
     ]
     [seen] = CronScheduler.all(redis_client)
-    assert seen.name == first.cron.name and len(seen._cron_jobs) == 3
+    assert seen.name == first.cron.name and len(seen._cron_jobs) == 5
     first.tick()  # nothing is due again this soon
-    assert len(ticks) == 3
+    assert len(ticks) == 5
 
     first.stop()
     assert redis_client.get(SCHEDULER_LOCK) is None

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from rq import Queue, SimpleWorker
+from rq import Queue
 from sqlalchemy import select
 
 from bench.peers.websub_hub import WebSubHub, atom_feed
@@ -28,6 +28,7 @@ from tests.browser import serve
 from tests.core.platforms.test_podcast import live_item, podcast_feed
 from worker import context
 from worker.jobs import crawl_source
+from worker.run import HeartbeatWorker
 from worker.websub import renew_subscriptions, subscribe_source, take_pushed_feed
 
 SPACE = "https://x.com/i/spaces/1OdKrBnaEPXKX"
@@ -36,7 +37,7 @@ SPACE = "https://x.com/i/spaces/1OdKrBnaEPXKX"
 def work(services: Services, *names: str) -> None:
     """Run every job queued on `names` with a non-forking worker, then return."""
     qs = [Queue(name, connection=services.redis) for name in names]
-    SimpleWorker(qs, connection=services.redis).work(burst=True)
+    HeartbeatWorker(qs, connection=services.redis, ttl_s=30).work(burst=True)
 
 
 @pytest.fixture
