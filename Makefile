@@ -33,8 +33,11 @@ $(AXE):
 up: install
 	$(BIN)/spaces up
 
+# The suite runs in TEST_PROCESSES processes at once (pytest-xdist), a file's tests in one.
+TEST_PROCESSES ?= 2
+
 test: install browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist loadfile
 
 lint: install
 	$(BIN)/ruff check .

@@ -21,7 +21,13 @@ __all__ = ["free_port", "reachable"]
 POSTGRES_ADMIN_URL = os.environ.get(
     "SPACES_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-REDIS_URL = os.environ.get("SPACES_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+#: Tests run in parallel processes (pytest-xdist: gw0, gw1...) flush the real Redis, so
+#: each process has a database of its own.
+_PROCESS = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+REDIS_URL = os.environ.get(
+    "SPACES_TEST_REDIS_URL",
+    f"redis://127.0.0.1:6379/{int(_PROCESS) % 16 if _PROCESS.isdigit() else 0}",
+)
 
 
 POSTGRES_AVAILABLE = reachable("127.0.0.1", 5432)
