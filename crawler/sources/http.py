@@ -14,6 +14,7 @@ import hashlib
 import json
 import time
 from collections import defaultdict
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
@@ -221,8 +222,21 @@ class Http:
     def _remember(self, url: str, answer: HttpAnswer) -> None:
         known = Validators(answer.headers.get("ETag", ""), answer.headers.get("Last-Modified", ""))
         self.validators[url] = known
-        if self.redis is not None and (known.etag or known.last_modified):
-            # In Redis, so the next poll (in another process, maybe) asks conditionally.
+        held = HELD_VALIDATORS.get()
+        if held is not None:
+            held[url] = known  # kept once what the answer held is written (see keep)
+        else:
+            self.keep({url: known})
+
+    def keep(self, validators: dict[str, Validators]) -> None:
+        """Keep validators in Redis, so the next poll (in another process, maybe) asks
+        conditionally; only once what their answers held is safe in the catalog, or a
+        poll dying in between would be told "not modified" next time and miss it."""
+        if self.redis is None:
+            return
+        for url, known in validators.items():
+            if not (known.etag or known.last_modified):
+                continue
             key = _validators_key(url)
             fields: dict[str | bytes, str | bytes] = {
                 "etag": known.etag[:200],
@@ -230,6 +244,12 @@ class Http:
             }
             self.redis.hset(key, mapping=fields)  # type: ignore[arg-type]
             self.redis.expire(key, VALIDATORS_TTL_S)
+
+
+#: Where a poll holds the validators of the answers it read until it has written them.
+HELD_VALIDATORS: ContextVar[dict[str, Validators] | None] = ContextVar(
+    "held_validators", default=None
+)
 
 
 def _validators_key(url: str) -> str:

@@ -26,7 +26,7 @@ from crawler.sources import READERS
 from crawler.sources.base import SourceSpec
 from crawler.sources.errors import SourceError
 from crawler.sources.found import spaces_in_poll
-from crawler.sources.http import Http
+from crawler.sources.http import HELD_VALIDATORS, Http, Validators
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,8 @@ async def poll_sources(
 async def _poll(spec: SourceSpec, http: Http, services: Services | None, emit: Emit) -> Polled:
     started = time.monotonic()
     polled = Polled(url=spec.url, kind=spec.kind, source=spec.id)
+    held: dict[str, Validators] = {}
+    HELD_VALIDATORS.set(held)  # this poll's task only: each poll runs in a task of its own
     reader = READERS.get(spec.kind)
     try:
         if reader is None:
@@ -109,7 +111,8 @@ async def _poll(spec: SourceSpec, http: Http, services: Services | None, emit: E
         polled.status, polled.cursor, polled.posts = poll.status, poll.cursor, len(poll.posts)
         items = spaces_in_poll(poll)
         polled.spaces = len(items)
-        _land(items, services, spec.url)
+        if _land(items, services, spec.url):
+            http.keep(held)
         for item in items:
             record = item.record
             emit({"event": "space", "url": record.url, "title": record.title,
@@ -122,19 +125,23 @@ async def _poll(spec: SourceSpec, http: Http, services: Services | None, emit: E
     return polled
 
 
-def _land(items: list[FoundSpace], services: Services | None, url: str) -> None:
-    """Write a poll's items in one transaction; if that fails, one by one."""
+def _land(items: list[FoundSpace], services: Services | None, url: str) -> bool:
+    """Write a poll's items in one transaction; if that fails, one by one. Say if all were."""
     if services is None or not items:
-        return
+        return True
     try:
         with services.catalog.session() as session:
             for item in items:
                 write_item(session, item)
     except Exception:
         log.exception("writing %d spaces from %s failed; retrying one by one", len(items), url)
+        written = True
         for item in items:
             try:
                 with services.catalog.session() as session:
                     write_item(session, item)
             except Exception:
                 log.exception("could not write the space at %s", item.record.url)
+                written = False
+        return written
+    return True

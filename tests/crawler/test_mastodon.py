@@ -14,7 +14,7 @@ from core.extract.links import html_links, text_links
 from core.platforms.registry import recognise
 from crawler.sources.base import Poll, Post, SourceSpec
 from crawler.sources.errors import SourceError
-from crawler.sources.http import Http
+from crawler.sources.http import HELD_VALIDATORS, Http, Validators
 from crawler.sources.mastodon import MastodonReader, parse_cursor
 
 T = TypeVar("T")
@@ -234,3 +234,32 @@ def test_it_claims_tags_and_accounts_and_stores_them_in_one_spelling() -> None:
 def test_a_url_that_is_no_tag_or_account_is_refused_with_what_to_give() -> None:
     error = failure("https://mastodon.social/about")
     assert error.reason == "parse" and "/tags/TAG" in str(error)
+
+
+def test_a_polls_validators_are_kept_only_once_it_says_so(
+    server: MastodonServer, redis_client
+) -> None:
+    # A poll that dies before its spaces are written must not be told "not modified"
+    # next time: the validators wait in the poll's hands until its spaces are written.
+    ann = server.add_account("ann")
+    server.publish(ann, link_html(SPACE), tags=("spaces",))
+    spec = SourceSpec(url=READER.source_url(f"{server.base}/tags/spaces", ""), kind="mastodon")
+
+    async def poll_holding(http: Http) -> dict[str, Validators]:
+        held: dict[str, Validators] = {}
+        HELD_VALIDATORS.set(held)
+        await READER.poll(spec, http)
+        return held
+
+    async def with_redis(steps: Callable[[Http], Awaitable[T]]) -> T:
+        async with Http.session_for(ALLOW) as session:
+            return await steps(Http(session, ALLOW, user_agent=UA, redis=redis_client))
+
+    held = asyncio.run(with_redis(poll_holding))
+    assert [v.etag for v in held.values()] and redis_client.keys("spaces:validators:*") == []
+    # The next poll (the first one's spaces never written) reads the timeline in full.
+    again = asyncio.run(with_redis(lambda http: READER.poll(spec, http)))
+    assert again.status == 200 and spaces_in(again.posts) == [SPACE]
+    assert redis_client.keys("spaces:validators:*") != [], "kept when nothing holds them"
+    # Kept, the next one is answered "not modified".
+    assert asyncio.run(with_redis(lambda http: READER.poll(spec, http))).status == 304
