@@ -33,6 +33,8 @@ ROBOTS_META = "robots_txt"
 #: Request meta: this request is already the one retry a Retry-After earns.
 RETRIED_META = "retry_after_done"
 RETRY_STATUSES = (429, 503)
+#: Least margin added to a Crawl-delay, for the jitter of requests on their way.
+DELAY_MARGIN_S = 0.1
 #: Every slot's least delay. Scrapy only looks at when a slot last sent if its delay is
 #: not zero; and with no delay, Scrapy 2.19 on asyncio sends every queued request of a
 #: slot at once, before any is counted as transferring, so per-host concurrency holds
@@ -116,7 +118,10 @@ class PolitenessMiddleware:
         key = self._key(request)
         delay = request.meta.get(CRAWL_DELAY_META)
         if delay:
-            self.floors[key] = max(self.floors.get(key, 0.0), float(delay))
+            # A little more than asked: requests sent `delay` apart may reach the host
+            # closer together when one travels slower than the next.
+            floor = float(delay) + max(0.1 * float(delay), DELAY_MARGIN_S)
+            self.floors[key] = max(self.floors.get(key, 0.0), floor)
         self._apply(key)
 
     def _downloaded(self, response: Any, request: Any, **_: Any) -> None:
