@@ -29,12 +29,3 @@ class SourceError(Exception):
         self.reason = reason if reason in REASONS else "parse"
         self.status = status
         self.retry_after_s = retry_after_s
-
-
-def status_reason(status: int) -> str:
-    """Return the reason code of an HTTP status that is not an answer."""
-    if status in (404, 410):
-        return "gone"
-    if status == 429:
-        return "rate_limited"
-    return "http_5xx" if status >= 500 else "http_4xx"

@@ -25,8 +25,9 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from core.netguard import ForbiddenTarget
+from core.platforms.failures import http_reason
 from core.webfetch import GuardedResolver, ProbeError, UrlGuard, read_body
-from crawler.sources.errors import SourceError, status_reason
+from crawler.sources.errors import SourceError
 
 if TYPE_CHECKING:
     import redis
@@ -164,7 +165,7 @@ class Http:
             if conditional and answer.status == 200:
                 self._remember(url, answer)
             return answer
-        raise SourceError(status_reason(answer.status), f"{url} answered HTTP {answer.status}",
+        raise SourceError(http_reason(answer.status), f"{url} answered HTTP {answer.status}",
                           status=answer.status)  # fmt: skip
 
     async def _fetch(

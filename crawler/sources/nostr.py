@@ -28,9 +28,10 @@ from core.catalog.records import SpaceRecord
 from core.extract.language import merge_topics
 from core.netguard import ForbiddenTarget
 from core.platforms import registry
+from core.platforms.failures import http_reason
 from core.platforms.nostr import KINDS, page_link, record_from_event
 from crawler.sources.base import Poll, Reader, SourceSpec
-from crawler.sources.errors import SourceError, status_reason
+from crawler.sources.errors import SourceError
 from crawler.sources.http import Http
 from crawler.sources.nostr_gate import MAX_FRAME_BYTES, Gate
 
@@ -98,7 +99,7 @@ async def connect(url: str, http: Http) -> aiohttp.ClientWebSocketResponse:
         raise SourceError("timeout", f"relay {url} did not answer in time") from None
     except aiohttp.WSServerHandshakeError as failed:
         raise SourceError(
-            status_reason(failed.status), f"relay {url} answered HTTP {failed.status}",
+            http_reason(failed.status), f"relay {url} answered HTTP {failed.status}",
             status=failed.status,
         ) from None  # fmt: skip
     except aiohttp.ClientConnectorDNSError:

@@ -14,13 +14,13 @@ from twisted.internet.error import DNSLookupError, TCPTimedOutError
 from twisted.python.failure import Failure
 
 from core.catalog.sources import LINK_LIST_KINDS
+from core.platforms.failures import http_reason
 from core.platforms.registry import canonical_url, fetchable, get, read_page
 from crawler.feeds import is_feed, read_feed
 from crawler.items import FeedHub, FoundSpace, Share
 from crawler.linkmemory import LinkMemory, LocalLinks, link_memory
 from crawler.links import read_links
 from crawler.shorteners import SPACE_LINK
-from crawler.sources.errors import status_reason
 
 #: Signal sent with `event=dict(...)` for each page parsed and each failed request.
 crawl_event = object()
@@ -216,7 +216,7 @@ def failure_reason(failure: Failure, kind: str, message: str) -> tuple[str, int]
     """Return the reason code (crawler.sources.errors.REASONS) and HTTP status of a failure."""
     response = getattr(failure.value, "response", None)
     if response is not None:  # an HTTP error status, let through by no middleware
-        return status_reason(response.status), response.status
+        return http_reason(response.status), response.status
     if kind == "robots":
         return "robots", 0
     if isinstance(failure.value, DNSLookupError) or "cannot resolve host" in message:
