@@ -209,24 +209,23 @@ def enqueue_source_crawl(services: Services, source_id: int) -> Job | None:
 
 def enqueue_source_crawls(services: Services, source_ids: Sequence[int]) -> Job | None:
     """Queue one crawl of these web sources together; the same ids queued again run once."""
-    ids = sorted(set(source_ids))
-    return enqueue_once(
-        queue(services, CRAWL),
-        CRAWL_SOURCES_JOB,
-        [ids],
-        f"crawl-sources-{digest(','.join(map(str, ids)))}",
-        timeout=CRAWL_TIMEOUT_S,
-    )
+    return _enqueue_sources(services, CRAWL_SOURCES_JOB, "crawl-sources", source_ids)
 
 
 def enqueue_source_polls(services: Services, source_ids: Sequence[int]) -> Job | None:
     """Queue one poll of these API sources together; the same ids queued again run once."""
+    return _enqueue_sources(services, POLL_SOURCES_JOB, "poll-sources", source_ids)
+
+
+def _enqueue_sources(
+    services: Services, func: str, prefix: str, source_ids: Sequence[int]
+) -> Job | None:
     ids = sorted(set(source_ids))
     return enqueue_once(
         queue(services, CRAWL),
-        POLL_SOURCES_JOB,
+        func,
         [ids],
-        f"poll-sources-{digest(','.join(map(str, ids)))}",
+        f"{prefix}-{digest(','.join(map(str, ids)))}",
         timeout=CRAWL_TIMEOUT_S,
     )
 
