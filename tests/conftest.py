@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from bench.peers.sites import Site
 from core.catalog.migrate import upgrade
 from core.config import Config
 from core.services import Services, build_services
@@ -158,3 +159,11 @@ def redis_client(request: pytest.FixtureRequest):
     yield client
     client.flushdb()
     client.close()
+
+
+@pytest.fixture
+def site() -> Iterator[Site]:
+    """An HTTP server on 127.0.0.1, the one address test crawls may fetch."""
+    server = Site("127.0.0.1").start()
+    yield server
+    server.stop()

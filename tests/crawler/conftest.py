@@ -15,14 +15,6 @@ FAST = {"AUTOTHROTTLE_ENABLED": False, "DOWNLOAD_DELAY": 0}
 
 
 @pytest.fixture
-def site() -> Iterator[Site]:
-    """An HTTP server on 127.0.0.1, the one address test crawls may fetch."""
-    server = Site("127.0.0.1").start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def canary() -> Iterator[Site]:
     """An HTTP server on 127.0.0.2, which the crawler must never reach."""
     server = Site("127.0.0.2").start()

@@ -104,13 +104,6 @@ def kill_services(queued_services: Services) -> Iterator[Services]:
 
 
 @pytest.fixture
-def site() -> Iterator[Site]:
-    server = Site("127.0.0.1").start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def mastodon() -> Iterator[SlowMastodon]:
     server = SlowMastodon().start()
     yield server
