@@ -46,6 +46,12 @@ class Config:
     live_check_interval_s: float = 30.0
     #: Seconds a worker may go silent before its job counts as abandoned and runs again.
     worker_ttl_s: int = 30
+    #: smtp:// or smtps:// with user:password@; empty: mail goes to data_dir/outbox.
+    smtp_url: str = ""
+    mail_from: str = "Spaces <spaces@localhost>"
+    #: A session unused this long ends, and every session ends this long after sign-in.
+    session_idle_s: int = 14 * 86_400
+    session_max_s: int = 30 * 86_400
     testing: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -76,6 +82,10 @@ class Config:
             crawl_distributed=env.get("SPACES_CRAWL_DISTRIBUTED", "") in ("1", "true", "yes"),
             live_check_interval_s=float(env.get("SPACES_LIVE_CHECK_INTERVAL", "30")),
             worker_ttl_s=_worker_ttl(env.get("SPACES_WORKER_TTL", "")),
+            smtp_url=env.get("SPACES_SMTP_URL", ""),
+            mail_from=env.get("SPACES_MAIL_FROM") or cls.mail_from,
+            session_idle_s=_seconds(env, "SPACES_SESSION_IDLE", cls.session_idle_s),
+            session_max_s=_seconds(env, "SPACES_SESSION_MAX", cls.session_max_s),
             extra=_extra(env),
         )
 
@@ -111,6 +121,10 @@ class Config:
             "SPACES_CRAWL_DISTRIBUTED": "1" if self.crawl_distributed else "",
             "SPACES_LIVE_CHECK_INTERVAL": str(self.live_check_interval_s),
             "SPACES_WORKER_TTL": str(self.worker_ttl_s),
+            "SPACES_SMTP_URL": self.smtp_url,
+            "SPACES_MAIL_FROM": self.mail_from,
+            "SPACES_SESSION_IDLE": str(self.session_idle_s),
+            "SPACES_SESSION_MAX": str(self.session_max_s),
             "SPACES_TRUSTED_PROXIES": str(self.extra.get("trusted_proxies", "")),
             **{name: str(value) for name, value in self.extra.get("crawl_limits", {}).items()},
         }
@@ -127,6 +141,20 @@ def _worker_ttl(value: str) -> int:
         raise ValueError(f"SPACES_WORKER_TTL must be whole seconds, not {value!r}") from None
     if seconds < 2:
         raise ValueError(f"SPACES_WORKER_TTL must be at least 2 seconds, not {seconds}")
+    return seconds
+
+
+def _seconds(env: dict[str, str], name: str, default: int) -> int:
+    """Return the whole number of seconds (at least 60) set in `name`, or `default`."""
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        seconds = int(value)
+    except ValueError:
+        raise ValueError(f"{name} must be whole seconds, not {value!r}") from None
+    if seconds < 60:
+        raise ValueError(f"{name} must be at least 60 seconds, not {seconds}")
     return seconds
 
 

@@ -12,21 +12,27 @@ from core.catalog.models.accounts import (
 from core.catalog.models.base import Base, UTCDateTime
 from core.catalog.models.curation import AuditEntry, Ban, PickItem, PickList, Report, SpaceCuration
 from core.catalog.models.hosting import HostClaim, HostedRoom, Submission
+from core.catalog.models.people import AuthSession, Delivery, HostRequest, NotifyChoice, PushDevice
 from core.catalog.models.sources import Source
 from core.catalog.models.spaces import Host, Sighting, Space, SpaceCheck, StateChange
 
 __all__ = [
     "AuditEntry",
+    "AuthSession",
     "Ban",
     "Base",
+    "Delivery",
     "Follow",
     "Host",
     "HostClaim",
+    "HostRequest",
     "HostedRoom",
     "LiveAnnouncement",
     "Notification",
+    "NotifyChoice",
     "PickItem",
     "PickList",
+    "PushDevice",
     "Reminder",
     "Report",
     "SavedSearch",

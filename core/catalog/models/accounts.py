@@ -34,10 +34,21 @@ class User(Base):
     # A protected account can never host: the room server never gets a host grant for it.
     protected: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when the person followed the link mailed to the address.
+    email_verified_at: Mapped[datetime | None]
+    # A suspended account cannot sign in; its sessions ended when it was suspended.
+    suspended_at: Mapped[datetime | None]
+    # Two-factor sign-in (RFC 6238): the base32 secret, set once confirmed with a code,
+    # and the hashes of the unused recovery codes.
+    totp_secret: Mapped[str] = mapped_column(String(64), default="")
+    totp_enabled_at: Mapped[datetime | None]
+    recovery_codes: Mapped[list[str]] = mapped_column(default=list)
+    # Mail waits for a quiet digest instead of going out at once.
+    mail_digest: Mapped[bool] = mapped_column(Boolean, default=False)
 
     @property
     def can_host(self) -> bool:
-        return self.is_host and not self.protected
+        return self.is_host and not self.protected and self.suspended_at is None
 
 
 class Follow(Base):
@@ -117,10 +128,12 @@ class Notification(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(20))  # reminder | starting | follow | search
+    kind: Mapped[str] = mapped_column(String(20))  # core.catalog.people.TRIGGERS
     space_id: Mapped[int | None] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))
     # Tells apart notices of one kind about one space (a live period, a saved search).
     dedupe: Mapped[str] = mapped_column(String(64), default="")
     text: Mapped[str] = mapped_column(String(500))
+    # Where the notice leads, a path on the portal ("" : the space's page, if any).
+    link: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     read_at: Mapped[datetime | None]
