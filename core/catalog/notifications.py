@@ -67,6 +67,30 @@ def _add(session: Session, user_id: int, kind: str, space: Space, text: str, ded
         )
 
 
+def notify_person(
+    session: Session, user_id: int, kind: str, text: str, *, link: str = "", dedupe: str = ""
+) -> None:
+    """Tell one person something that is not about a space (a decision on their request).
+
+    `dedupe` tells apart notices of one kind: the same (kind, dedupe) is kept once.
+    Delivery on the person's chosen channels follows the commit, like every notice's.
+    """
+    known = session.scalar(
+        select(func.count(Notification.id)).where(
+            Notification.user_id == user_id,
+            Notification.kind == kind,
+            Notification.space_id.is_(None),
+            Notification.dedupe == dedupe,
+        )
+    )
+    if not known:
+        session.add(
+            Notification(
+                user_id=user_id, kind=kind, dedupe=dedupe, text=text[:500], link=link[:500]
+            )
+        )
+
+
 def _newly_live(session: Session, space_ids: Iterable[int]) -> list[tuple[Space, datetime | None]]:
     """Return the live spaces among `space_ids` whose live period was not announced yet."""
     spaces = session.scalars(
