@@ -1,0 +1,295 @@
+"""Send Web Push messages: check subscriptions, shape payloads, push, read the answer.
+
+A browser that subscribes hands us a push service endpoint (RFC 8030), its P-256 public
+key and an auth secret. Each message is encrypted to those keys as `aes128gcm`
+(RFC 8291) and signed with our VAPID key (RFC 8292, core.vapid) by pywebpush.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import requests
+from cryptography.hazmat.primitives.asymmetric import ec
+from py_vapid import Vapid02  # type: ignore[import-untyped]  # ships no type information
+from pywebpush import WebPushException, webpush  # type: ignore[import-untyped]  # ditto
+
+from core import netguard
+from core.config import Config
+from core.vapid import (
+    VAPID_TTL_S,
+    VapidKeyError,
+    b64url,
+    b64url_decode,
+    vapid_private_key,
+    vapid_subject,
+)
+from core.vapid import vapid_public_key as vapid_public_key
+
+TIMEOUT_S = 10
+#: Push services must take 4096 bytes of encrypted body; this leaves room for the
+#: record header, padding and the tag (RFC 8291 section 4).
+MAX_PAYLOAD_BYTES = 3072
+URGENCIES = ("very-low", "low", "normal", "high")
+#: RFC 8030 section 5.4: a topic is at most 32 characters of the base64url alphabet.
+_TOPIC = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+
+class PushError(Exception):
+    """A push was not accepted; `temporary` says whether sending again later may work."""
+
+    def __init__(
+        self, message: str, temporary: bool = False, *, retry_after_s: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.temporary = temporary
+        self.retry_after_s = retry_after_s
+
+
+class PushGone(PushError):
+    """The push service says the subscription is gone (404/410): forget the device."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, temporary=False)
+
+
+class BadSubscription(ValueError):
+    """A subscription a browser sent that cannot be used; the message says why."""
+
+
+class PushTarget(Protocol):
+    """What a push needs of a device (core.catalog.models.PushDevice has these)."""
+
+    @property
+    def endpoint(self) -> str: ...
+
+    @property
+    def p256dh(self) -> str: ...
+
+    @property
+    def auth(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A browser's PushSubscription, checked: where to post and the keys to encrypt to."""
+
+    endpoint: str
+    p256dh: str  # base64url, no padding
+    auth: str
+
+
+# --- Subscriptions -----------------------------------------------------------------
+
+
+def parse_subscription(config: Config, data: Any) -> Subscription:
+    """Check a browser's PushSubscription JSON ({endpoint, keys: {p256dh, auth}})."""
+    if not isinstance(data, dict):
+        raise BadSubscription("Send the browser's push subscription as a JSON object.")
+    endpoint, keys = data.get("endpoint"), data.get("keys")
+    if not isinstance(endpoint, str) or not endpoint:
+        raise BadSubscription("The subscription has no endpoint address.")
+    if not isinstance(keys, dict):
+        raise BadSubscription("The subscription has no keys (p256dh and auth).")
+    p256dh, auth = keys.get("p256dh"), keys.get("auth")
+    try:
+        public = b64url_decode(p256dh) if isinstance(p256dh, str) else b""
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), public)
+    except ValueError:
+        public = b""
+    if len(public) != 65 or public[0] != 4:
+        raise BadSubscription(
+            "The subscription's p256dh key is not an uncompressed P-256 public key "
+            "(65 bytes in base64url)."
+        )
+    try:
+        secret = b64url_decode(auth) if isinstance(auth, str) else b""
+    except ValueError:
+        secret = b""
+    if len(secret) != 16:
+        raise BadSubscription("The subscription's auth secret must be 16 bytes in base64url.")
+    check_endpoint(config, endpoint, resolve=False)
+    return Subscription(endpoint, b64url(public), b64url(secret))
+
+
+def check_endpoint(config: Config, endpoint: str, *, resolve: bool = True) -> None:
+    """Raise BadSubscription unless the portal may post to `endpoint`.
+
+    Push services are public https hosts. Another host (a push service on this machine
+    or network) is taken only when SPACES_CRAWL_ALLOW lists it; loopback, private,
+    link-local and other non-public addresses are refused otherwise, so a subscription
+    cannot aim our server at its own network. With `resolve`, a name's addresses are
+    checked too (just before sending), and a name that does not resolve raises a
+    temporary PushError.
+    """
+    if len(endpoint) > 1000:
+        raise BadSubscription("The endpoint address is too long (at most 1000 characters).")
+    try:
+        parts = urlsplit(endpoint)
+        port = parts.port
+        address = netguard.parse_address(parts.hostname or "")
+    except (ValueError, netguard.ForbiddenTarget):
+        raise BadSubscription("The endpoint is not a valid address.") from None
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").rstrip(".")
+    if scheme not in ("http", "https") or not host:
+        raise BadSubscription("The endpoint must be an https:// address of a push service.")
+    names, networks = netguard.parse_allow(config.crawl_allow)
+    allowed = host in names or (address is not None and _listed(address, networks))
+    if allowed:
+        return
+    if scheme != "https":
+        raise BadSubscription(
+            "The endpoint must use https: plain http is only taken for a push service "
+            "the operator allowed (SPACES_CRAWL_ALLOW)."
+        )
+    if host == "localhost":
+        raise BadSubscription("The endpoint is on this machine; push services are public.")
+    if address is not None:
+        addresses = [address]
+    elif resolve:
+        try:
+            addresses = netguard.resolve(host, port or 443)
+        except netguard.ForbiddenTarget as error:
+            raise PushError(f"The push service's name did not resolve: {error}", True) from None
+    else:
+        return
+    for found in addresses:
+        if _listed(found, networks):
+            continue
+        reason = netguard.non_public_reason(found)
+        if reason:
+            raise BadSubscription(
+                f"The endpoint's address {found} is {reason}; push services are on the "
+                "public internet."
+            )
+
+
+def _listed(address: netguard.IPAddress, networks: list[netguard.Network]) -> bool:
+    return any(address in net for net in networks if address.version == net.version)
+
+
+# --- Sending -----------------------------------------------------------------------
+
+_local = threading.local()
+
+
+def _session() -> requests.Session:
+    # One session per thread reuses connections to the push service between messages.
+    session: requests.Session | None = getattr(_local, "session", None)
+    if session is None:
+        session = requests.Session()
+        # A push service answers; it never redirects. Following one would let an
+        # endpoint steer our request somewhere the checks above never saw.
+        session.max_redirects = 0
+        # Push services are reached directly: no proxy from the environment, no .netrc
+        # (and no reading of either on every message).
+        session.trust_env = False
+        _local.session = session
+    return session
+
+
+def encode_payload(payload: dict[str, Any]) -> bytes:
+    """Return `payload` as compact JSON, its body shortened to fit one push message."""
+
+    def dump(value: dict[str, Any]) -> bytes:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+    data, body = dump(payload), str(payload.get("body", ""))
+    while len(data) > MAX_PAYLOAD_BYTES and body:
+        # A character takes at most 6 bytes of JSON, so this never cuts too much.
+        body = body[: -((len(data) - MAX_PAYLOAD_BYTES) // 6 + 2)]
+        data = dump({**payload, "body": body + "…" if body else ""})
+    if len(data) > MAX_PAYLOAD_BYTES:
+        raise PushError(f"The message is too large to push ({len(data)} bytes).")
+    return data
+
+
+def push_topic(topic: str) -> str:
+    """Return `topic` as RFC 8030 allows it (≤ 32 base64url characters), hashed if need be."""
+    if _TOPIC.match(topic):
+        return topic
+    return b64url(hashlib.sha256(topic.encode()).digest())[:32]
+
+
+def send_push(
+    config: Config,
+    device: PushTarget,
+    payload: dict[str, Any],
+    *,
+    ttl_s: int = 3600,
+    topic: str | None = None,
+    urgency: str = "high",
+) -> None:
+    """Encrypt `payload` ({title, body, url, tag}) to `device` and post it to its push service.
+
+    Raise PushGone when the service says the subscription is gone (404/410), and PushError
+    otherwise, temporary for 429, 5xx and network failures.
+    """
+    if urgency not in URGENCIES:
+        raise ValueError(f"urgency must be one of {', '.join(URGENCIES)}")
+    try:
+        check_endpoint(config, device.endpoint)
+    except BadSubscription as error:
+        raise PushError(f"Not sent: {error}") from None
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(device.endpoint))
+    claims: dict[str, str | int] = {
+        "sub": vapid_subject(config),
+        "aud": origin,
+        "exp": int(time.time()) + VAPID_TTL_S,
+    }
+    headers: dict[str, str | int | float] = {"Urgency": urgency}
+    if topic:
+        headers["Topic"] = push_topic(topic)
+    try:
+        signer = Vapid02(vapid_private_key(config), conf={"no-strict": True})
+    except VapidKeyError as error:
+        raise PushError(str(error), True) from None
+    info = {"endpoint": device.endpoint, "keys": {"p256dh": device.p256dh, "auth": device.auth}}
+    try:
+        webpush(
+            info,
+            data=encode_payload(payload),
+            vapid_private_key=signer,
+            vapid_claims=claims,
+            content_encoding="aes128gcm",
+            ttl=ttl_s,
+            headers=headers,
+            timeout=TIMEOUT_S,
+            requests_session=_session(),
+        )
+    except WebPushException as error:
+        raise _refusal(error) from None
+    except requests.TooManyRedirects:
+        raise PushError(
+            f"{origin} answered with a redirect, which push services never do."
+        ) from None
+    except requests.Timeout:
+        raise PushError(f"{origin} did not answer within {TIMEOUT_S} s.", True) from None
+    except requests.RequestException as error:
+        raise PushError(f"Could not reach {origin}: {error}", True) from None
+
+
+def _refusal(error: WebPushException) -> PushError:
+    response = error.response
+    status = int(getattr(response, "status_code", 0) or 0)
+    reason = (getattr(response, "text", "") or "").strip()[:200]
+    said = f"The push service answered {status}" + (f": {reason}" if reason else "")
+    if status in (404, 410):
+        return PushGone(f"{said} (this browser's subscription has ended)")
+    if status == 429 or status >= 500:
+        return PushError(said, True, retry_after_s=_seconds(error.retry_after))
+    return PushError(said, False)
+
+
+def _seconds(retry_after: str | None) -> float | None:
+    try:
+        return max(0.0, float(retry_after)) if retry_after else None
+    except ValueError:
+        return None  # an HTTP date: rare from push services; the caller's backoff applies
