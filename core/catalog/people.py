@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.catalog.models import NotifyChoice
+from core.catalog.models import NotifyChoice, User
 
 APP, PUSH, EMAIL, BOTH, OFF = "app", "push", "email", "both", "off"
 CHANNEL_CHOICES = (APP, PUSH, EMAIL, BOTH)
@@ -79,3 +79,23 @@ def set_choice(session: Session, user_id: int, trigger: str, choice: str) -> Non
         session.add(NotifyChoice(user_id=user_id, trigger=trigger, channels=choice))
     else:
         row.channels = choice
+
+
+def allowed_choices(trigger: str) -> tuple[str, ...]:
+    """Return the choices a trigger offers: the four channels, and "off" if optional."""
+    known = TRIGGERS.get(trigger)
+    return CHANNEL_CHOICES + ((OFF,) if known and known.optional else ())
+
+
+def choices_for(session: Session, user_id: int) -> dict[str, str]:
+    """Return one person's choice for every trigger, defaults filled in, in TRIGGERS order."""
+    made = choices_of(session, [user_id])
+    return {name: channel_of(made, user_id, name) for name in TRIGGERS}
+
+
+def set_mail_digest(session: Session, user_id: int, digest: bool) -> None:
+    """Record whether the person's mail waits for a quiet digest instead of going at once."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise ValueError(f"there is no user {user_id}")
+    user.mail_digest = digest

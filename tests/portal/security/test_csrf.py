@@ -22,7 +22,9 @@ def signed_in(app, services):
 #: Exempt on purpose: pings authenticate nothing and only queue a crawl; the next only
 #: answers that oEmbed offers GET alone (tests/portal/feeds/test_embeds.py checks it);
 #: WebSub hubs push with no session, their bodies signed (tests/portal/test_websub.py).
-EXEMPT = ("api.ping", "feeds.embeds.oembed_other_methods", "websub.receive")
+#: One-click unsubscribe (RFC 8058) is posted by mail clients with no cookie; the signed
+#: token in its URL is what authorises it (tests/portal/listeners/test_settings.py).
+EXEMPT = ("api.ping", "feeds.embeds.oembed_other_methods", "websub.receive", "notify.unsubscribe")
 
 
 def _unsafe(app):
