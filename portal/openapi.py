@@ -279,6 +279,41 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                     },
                 }
             },
+            "/suggest/opensearch": {
+                "get": {
+                    "summary": "Complete a search, for browsers",
+                    "description": "The same completions as /suggest, in the OpenSearch "
+                    "suggestions form browsers read: `[q, [completion, ...]]`, q as sent. "
+                    "/opensearch.xml points browsers here.",
+                    "operationId": "suggestOpenSearch",
+                    "parameters": [
+                        _param("q", {"type": "string", "maxLength": 100}, "What was typed.")
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "What was typed, then the completions.",
+                            "content": {
+                                "application/x-suggestions+json": {
+                                    # Two items: q as a string, then an array of strings.
+                                    "schema": {
+                                        "type": "array",
+                                        "items": {
+                                            "anyOf": [
+                                                _STRING,
+                                                {"type": "array", "items": _STRING},
+                                            ]
+                                        },
+                                        "minItems": 2,
+                                        "maxItems": 2,
+                                    },
+                                    "example": ["jaz", ["Jazz evening", "Jazz morning"]],
+                                }
+                            },
+                        },
+                        "400": _error_response("q is too long."),
+                    },
+                }
+            },
             "/ping": {
                 "post": {
                     "summary": "Announce that a room opened or ended",

@@ -1,10 +1,10 @@
-"""Feeds and embeds: Atom feeds, host calendars, the live badge and oEmbed."""
+"""Feeds and embeds: Atom feeds, calendars, the live badge, oEmbed and OpenSearch."""
 
 from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response, abort, g, jsonify, request
+from flask import Blueprint, Response, abort, g, jsonify, request, url_for
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, MethodNotAllowed
 
@@ -15,8 +15,9 @@ from portal.accounts.csrf import csrf_exempt
 from portal.context import current_services
 from portal.feeds.atom import atom_feed
 from portal.feeds.badge import badge_svg
-from portal.feeds.ical import host_calendar
+from portal.feeds.ical import host_calendar, space_calendar
 from portal.feeds.oembed import BadEmbedUrl, oembed_json, space_id_from_url
+from portal.feeds.opensearch import opensearch
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +36,16 @@ def _cached(response: Response, max_age: int) -> Response:
     return response
 
 
-def _atom(spaces: list[Space], path: str, title: str) -> Response:
+def atom_response(spaces: list[Space], path: str, title: str, page: str | None = None) -> Response:
+    """Answer with an Atom feed of `spaces` at `path`; `page` is the page listing the same."""
     config = current_services().config
     body = atom_feed(
-        spaces, config=config, self_url=config.portal_url + path, title=title, now=g.now
+        spaces,
+        config=config,
+        self_url=config.portal_url + path,
+        title=title,
+        now=g.now,
+        page_url=config.portal_url + page if page else None,
     )
     return _cached(Response(body, mimetype="application/atom+xml"), FEED_MAX_AGE_S)
 
@@ -50,7 +57,7 @@ def live_feed() -> Response:
     interval = services.config.live_check_interval_s
     with services.catalog.sessions() as session:
         spaces = queries.live_now(session, g.now, interval, limit=FEED_SIZE)
-        return _atom(spaces, request.path, "Live now on Spaces")
+        return atom_response(spaces, request.path, "Live now on Spaces")
 
 
 @feeds.get("/feeds/topics/<path:topic>.atom")
@@ -66,7 +73,8 @@ def topic_feed(topic: str) -> Response:
         raise BadRequest(str(error)) from None
     with services.catalog.sessions() as session:
         spaces = queries.spaces_in_order(session, [hit.id for hit in result.hits])
-        return _atom(spaces, request.path, f"Spaces about #{topic}")
+        page = url_for("pages.topic", topic=topic)
+        return atom_response(spaces, request.path, f"Spaces about #{topic}", page=page)
 
 
 @feeds.get("/feeds/hosts/<handle>.atom")
@@ -77,7 +85,8 @@ def host_feed(handle: str) -> Response:
         hosts = _hosts_or_404(session, handle)
         spaces = queries.spaces_of_hosts(session, [h.id for h in hosts], limit=FEED_SIZE)
         name = hosts[0].name or hosts[0].handle
-        return _atom(spaces, request.path, f"Spaces with {name}")
+        page = url_for("pages.host", handle=handle)
+        return atom_response(spaces, request.path, f"Spaces with {name}", page=page)
 
 
 @feeds.get("/calendar/hosts/<handle>.ics")
@@ -96,6 +105,26 @@ def host_ics(handle: str) -> Response:
         )
     response = Response(body, mimetype="text/calendar")
     response.headers["Content-Disposition"] = 'inline; filename="spaces.ics"'
+    return _cached(response, FEED_MAX_AGE_S)
+
+
+@feeds.get("/calendar/spaces/<int:space_id>.ics")
+def space_ics(space_id: int) -> Response:
+    """Return one space as a calendar event, for "Add to calendar"."""
+    services = current_services()
+    with services.catalog.sessions() as session:
+        space = queries.get_visible(session, space_id)
+        if space is None:
+            abort(404, description="There is no space with this number, or it was removed.")
+        body = space_calendar(space, config=services.config, now=g.now)
+    if body is None:
+        abort(
+            404,
+            description="This space has no start time yet, so it cannot be added "
+            "to a calendar. Follow its host to hear when it is scheduled.",
+        )
+    response = Response(body, mimetype="text/calendar")
+    response.headers["Content-Disposition"] = f'attachment; filename="space-{space_id}.ics"'
     return _cached(response, FEED_MAX_AGE_S)
 
 
@@ -187,3 +216,4 @@ def oembed_error(error: Exception) -> Response:
 
 
 feeds.register_blueprint(embeds)
+feeds.register_blueprint(opensearch)

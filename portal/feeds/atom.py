@@ -54,15 +54,24 @@ def _entry(feed: ET.Element, space: Space, config: Config, now: datetime) -> Non
 
 
 def atom_feed(
-    spaces: Sequence[Space], *, config: Config, self_url: str, title: str, now: datetime
+    spaces: Sequence[Space],
+    *,
+    config: Config,
+    self_url: str,
+    title: str,
+    now: datetime,
+    page_url: str | None = None,
 ) -> bytes:
-    """Return an Atom document listing `spaces`; every text is escaped by the serializer."""
+    """Return an Atom document listing `spaces`; every text is escaped by the serializer.
+
+    `page_url` is the web page showing the same list (the home page when not given).
+    """
     ET.register_namespace("", ATOM_NS)
     feed = ET.Element("feed", xmlns=ATOM_NS)
     _add(feed, "id", self_url)
     _add(feed, "title", title)
     _add(feed, "link", rel="self", type="application/atom+xml", href=self_url)
-    _add(feed, "link", rel="alternate", type="text/html", href=config.portal_url + "/")
+    _add(feed, "link", rel="alternate", type="text/html", href=page_url or config.portal_url + "/")
     newest = max((s.updated_at for s in spaces if s.updated_at), default=now)
     _add(feed, "updated", isoformat(newest))
     _add(_add(feed, "author"), "name", "Spaces")

@@ -98,3 +98,20 @@ def oembed_json(
         answer["author_name"] = host["name"]
         answer["author_url"] = host["url"]
     return answer
+
+
+def badge_snippet(space: Space, config: Config) -> str:
+    """Return the HTML a host pastes on their own page: the live badge, linking here."""
+    page = space_page_url(config, space.id)
+    badge = f"{config.portal_url}/badge/{space.id}.svg"
+    alt = f"Live status of {space.title or 'an audio space'} on Spaces"
+    image = f'<img src="{escape(badge)}" alt="{escape(alt)}" height="20">'
+    return f'<a href="{escape(page)}">{image}</a>'
+
+
+def embed_snippets(space: Space, config: Config) -> list[tuple[str, str]]:
+    """Return (name, HTML) of each way to embed a space: its badge, and its player if any."""
+    snippets = [("badge", badge_snippet(space, config))]
+    if embeds_player(space, config):
+        snippets.append(("player", str(oembed_json(space, config)["html"])))
+    return snippets

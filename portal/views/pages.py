@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import astuple
 from typing import Any, NamedTuple
 from urllib.parse import quote, urlencode
-from xml.sax.saxutils import escape as xml_escape
 
 from flask import Blueprint, Response, abort, g, render_template, request, url_for
 from flask.blueprints import BlueprintSetupState
@@ -18,6 +17,10 @@ from core.search.base import QueryError, SearchQuery, SearchResult
 from portal import cache, present, queries
 from portal.accounts import current_user
 from portal.context import current_services
+from portal.feeds import FEED_SIZE, atom_response
+from portal.feeds.jsonld import broadcast_event, script_json
+from portal.feeds.oembed import embed_snippets
+from portal.feeds.opensearch import opensearch_description
 from portal.hosting.roomserver import listen_token, profile_url
 from portal.views.params import query_args, search_query
 
@@ -110,9 +113,36 @@ def _search_page(query: SearchQuery, link: Callable[..., str]) -> Response:
         snippets=snippets,
         pages=_page_count(result, query),
         link=link,
+        feed_url=_search_feed_path(query),
         error=None,
     )
     return Response(body, mimetype="text/html")
+
+
+def _search_feed_path(query: SearchQuery) -> str:
+    """Return the address of the Atom feed of a search (of its first page, whatever page)."""
+    args = query_args(query, page=None)
+    base = url_for("pages.search_feed")
+    return f"{base}?{urlencode(args, safe=URL_SAFE)}" if args else base
+
+
+@pages.get("/feeds/search.atom")
+def search_feed() -> Response:
+    """List what a search finds, in the order the search page shows it, as an Atom feed."""
+    # A feed has no "next page" to follow: it is the search's first page, made longer.
+    args = {k: v for k, v in request.args.items() if k not in ("page", "per_page")}
+    try:
+        query = search_query(args, per_page=FEED_SIZE)
+        _, spaces, _ = _run_search(query)
+    except QueryError as error:
+        abort(400, description=f"This search cannot be run: {error}.")
+    path = _search_feed_path(query)
+    page = _search_links(query)(page=None)
+    filters = query_args(query, q=None, sort=None, page=None)
+    title = f"Spaces matching \u201c{query.q}\u201d" if query.q else "All spaces"
+    if filters:
+        title += " (" + ", ".join(f"{name}: {value}" for name, value in filters.items()) + ")"
+    return atom_response(spaces, path, title, page=page)
 
 
 def _search_links(query: SearchQuery) -> Callable[..., str]:
@@ -135,6 +165,7 @@ def space(space_id: int) -> Response:
     """Show one space: who hosts it, its state, where it was shared, and how to listen."""
     services = current_services()
     config = services.config
+    page_url = present.space_page_url(config, space_id)
     with services.catalog.sessions() as session:
         found = queries.get_visible(session, space_id)
         if found is None:
@@ -148,10 +179,13 @@ def space(space_id: int) -> Response:
                 space=found,
                 sightings=sightings,
                 shares=shares,
-                page_url=present.space_page_url(config, space_id),
+                page_url=page_url,
                 share_text=present.share_text(found, config, g.now, config.live_check_interval_s),
                 embed=present.embeds_player(found, config),
                 player_src=player_src,
+                json_ld=script_json(broadcast_event(found, config)),
+                oembed_url=f"{config.portal_url}/oembed?{urlencode({'url': page_url})}",
+                embed_snippets=embed_snippets(found, config),
             ),
             mimetype="text/html",
         )
@@ -194,7 +228,13 @@ def host(handle: str) -> str:
             shown = _Profile(person.display_name or person.handle, person.handle)
         links = [url for url in (present.http_url(h.url) for h in hosts) if url]
         return render_template(
-            "portal/host_profile.html", host=shown, links=links, spaces=spaces, handle=handle
+            "portal/host_profile.html",
+            host=shown,
+            links=links,
+            spaces=spaces,
+            handle=handle,
+            # The feed and calendar are of hosts' spaces: a person who never hosted has none.
+            has_feeds=bool(hosts),
         )
 
 
@@ -234,16 +274,6 @@ def topic(topic: str) -> tuple[str, int] | str:
 
 @pages.get("/opensearch.xml")
 def opensearch() -> Response:
-    """Describe the search box so browsers can offer it (OpenSearch 1.1)."""
-    base = current_services().config.portal_url
-    template = xml_escape(f"{base}/search?q={{searchTerms}}")
-    body = (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<OpenSearchDescription xmlns="http://a9.com/-/spec/opensearch/1.1/">\n'
-        "  <ShortName>Spaces</ShortName>\n"
-        "  <Description>Find live audio spaces to listen to</Description>\n"
-        "  <InputEncoding>UTF-8</InputEncoding>\n"
-        f'  <Url type="text/html" method="get" template="{template}"/>\n'
-        "</OpenSearchDescription>\n"
-    )
+    """Describe the search box so browsers can offer it, with suggestions (OpenSearch 1.1)."""
+    body = opensearch_description(current_services().config.portal_url)
     return Response(body, mimetype="application/opensearchdescription+xml")

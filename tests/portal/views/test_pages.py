@@ -199,7 +199,7 @@ def test_pages_work_without_inline_code(client, make_space, now) -> None:
     space_id = make_space(title="Jazz", checked=now, topics=["jazz"], host_handle="ella")
     for path in ("/", "/search?q=jazz", f"/spaces/{space_id}", "/hosts/ella", "/topics/jazz"):
         html = text_of(client.get(path))
-        assert not re.search(r"<script(?![^>]*\bsrc=)", html), path
+        assert not re.search(r'<script(?![^>]*\b(?:src=|type="application/ld\+json"))', html), path
         assert not re.search(r"\sstyle=", html), path
         assert not re.search(r"\son[a-z]+=", html), path
 
