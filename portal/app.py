@@ -11,7 +11,7 @@ from core.config import Config
 from core.services import Services, build_services
 from portal.context import EXTENSION
 from portal.paths import templates_dir
-from portal.security import SecurityHeaders, content_security_policy
+from portal.security import SecurityHeaders, content_security_policy, init_rate_limits
 from portal.views import register
 from portal.views.params import IdConverter
 
@@ -21,17 +21,24 @@ def create_app(config: Config | None = None, services: Services | None = None) -
     config = config or Config.from_env()
     services = services or build_services(config)
     app = Flask("portal", template_folder=str(templates_dir()), static_folder="static")
+    https = config.portal_url.startswith("https://")
     app.config.update(
         SECRET_KEY=config.secret_key,
         TESTING=config.testing,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=config.portal_url.startswith("https://"),
-        SESSION_COOKIE_NAME="spaces_session",
-        PERMANENT_SESSION_LIFETIME=timedelta(days=30),
+        SESSION_COOKIE_SECURE=https,
+        # __Host-: browsers keep it only if Secure, Path=/ and without Domain, so no
+        # sibling subdomain can set or shadow the session cookie.
+        SESSION_COOKIE_NAME="__Host-session" if https else "spaces_session",
+        SESSION_COOKIE_PATH="/",
+        SESSION_COOKIE_DOMAIN=None,
+        # The cookie may live as long as a session; the catalog ends idle ones sooner.
+        PERMANENT_SESSION_LIFETIME=timedelta(seconds=config.session_max_s),
         JSON_SORT_KEYS=False,
     )
     app.extensions[EXTENSION] = services
+    init_rate_limits(app, services.redis)
     proxies = int(config.extra.get("trusted_proxies", 0))
     if proxies:
         # Behind that many reverse proxies, trust their X-Forwarded-* headers so rate

@@ -1,20 +1,24 @@
-"""Security headers for every response, and a fixed-window rate limit kept in Redis."""
+"""Security headers for every response, and the rate limits, counted in the shared Redis."""
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 import redis
-from flask import Response
+from flask import Flask, Response, current_app, request
+from flask_limiter import Limiter
+from limits import RateLimitItemPerSecond
+from limits.errors import StorageError
 from werkzeug.exceptions import ServiceUnavailable, TooManyRequests
 
 from core.config import Config
+from portal.context import current_services
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -118,69 +122,99 @@ class SecurityHeaders:
         return [body]
 
 
-@dataclass(frozen=True)
-class RateDecision:
-    """The outcome of counting one request against a limit."""
+#: Every rate limit: name -> (requests, window in seconds), counted per key (an address,
+#: an account). `Config.extra["<name>_rate_limit"]` and `["<name>_rate_window_s"]` override.
+RATE_LIMITS: dict[str, tuple[int, int]] = {
+    # Generous for people, tight for scripts: guessing a password needs far more than this.
+    "signin": (20, 300),  # per address
+    "signin_email": (10, 900),  # per account tried
+    "signup": (5, 3600),  # per address
+    "password": (10, 900),  # per account: the current password is guessed there too
+    "password_reset": (5, 3600),  # per address, and per email address asked for
+    "push_subscribe": (30, 3600),  # per account
+    "push_test": (10, 3600),  # per account: each sends a real notification
+    "ping": (30, 60),  # per address; a room server sends two per room
+    "websub": (120, 60),  # per hub address; a hub serving many feeds pushes for each
+    "submission": (20, 3600),  # per host
+    "report": (20, 3600),  # per account
+}
+_LIMITER = "spaces.limiter"
 
-    allowed: bool
-    count: int
-    limit: int
-    retry_after_s: int
 
+def init_rate_limits(app: Flask, client: redis.Redis) -> Limiter:
+    """Give `app` its rate limiter, counting in the Redis server `client` talks to.
 
-class FixedWindowLimiter:
-    """Allow `limit` hits per client in each `window_s`-second window.
-
-    A fixed window is one INCR per request and needs no cleanup: each window's key
-    expires on its own. It allows a burst of up to twice the limit across a window
-    boundary, which is fine for a ping endpoint.
+    The counters live in the one Redis every portal process shares, so a limit holds
+    across processes; the limiter borrows the client's connection pool, so an embedded
+    server (a unix socket) and a configured one are reached the same way.
     """
-
-    def __init__(self, client: redis.Redis, name: str, limit: int, window_s: int) -> None:
-        self.client = client
-        self.name = name
-        self.limit = limit
-        self.window_s = window_s
-
-    def hit(self, key: str, *, now: float | None = None) -> RateDecision:
-        """Count one request from `key` and say whether it may proceed."""
-        now = time.time() if now is None else now
-        window = int(now // self.window_s)
-        redis_key = f"ratelimit:{self.name}:{key}:{window}"
-        pipe = self.client.pipeline()
-        pipe.incr(redis_key)
-        # Keep the key a little past its window so a slow clock never resets it early.
-        pipe.expire(redis_key, self.window_s + 1)
-        count = int(pipe.execute()[0])
-        retry_after = max(1, int((window + 1) * self.window_s - now + 0.999))
-        return RateDecision(count <= self.limit, count, self.limit, retry_after)
+    options = cast("dict[str, str | int]", {"connection_pool": client.connection_pool})
+    limiter = Limiter(
+        key_func=lambda: request.remote_addr or "unknown",
+        app=app,
+        storage_uri="redis://",  # names the storage; the connections come from the pool
+        storage_options=options,
+        strategy="fixed-window",
+    )
+    app.extensions[_LIMITER] = limiter
+    return limiter
 
 
-def limiter_for(
-    client: redis.Redis, extra: Mapping[str, Any], name: str, limit: int, window_s: int
-) -> FixedWindowLimiter:
-    """Return the limiter `name`; `extra["<name>_rate_limit"]` and `_window_s` override."""
-    return FixedWindowLimiter(
-        client,
-        name,
-        limit=int(extra.get(f"{name}_rate_limit", limit)),
-        window_s=int(extra.get(f"{name}_rate_window_s", window_s)),
+def rate_limit_of(name: str, extra: Mapping[str, Any]) -> tuple[int, int]:
+    """Return (requests, window in seconds) of limit `name`, with any configured override."""
+    hits, window_s = RATE_LIMITS[name]
+    return (
+        int(extra.get(f"{name}_rate_limit", hits)),
+        int(extra.get(f"{name}_rate_window_s", window_s)),
     )
 
 
-def enforce(limiter: FixedWindowLimiter, key: str, what: str) -> None:
-    """Count one hit of `what` by `key`; raise 429 past the limit, 503 if Redis is down."""
+def _span(seconds: int) -> str:
+    if seconds < 60:
+        return "1 second" if seconds == 1 else f"{seconds} seconds"
+    minutes = math.ceil(seconds / 60)
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        return "1 hour" if hours == 1 else f"{hours} hours"
+    return "1 minute" if minutes == 1 else f"{minutes} minutes"
+
+
+def _per(seconds: int) -> str:
+    return {60: "a minute", 3600: "an hour", 86_400: "a day"}.get(seconds, f"per {_span(seconds)}")
+
+
+def _say(first: str, then: str) -> str:
+    # Pages speak in sentences; the API's errors are one lower-case clause each.
+    if wants_json(request.path):
+        return f"{first[0].lower()}{first[1:]}; {then[0].lower()}{then[1:]}"
+    return f"{first}. {then}."
+
+
+def limit(name: str, key: str, what: str) -> None:
+    """Count one of `what` by `key` against the limit `name`; raise 429 once past it.
+
+    `what` names the requests for people: "sign-in attempts from your address". If
+    the counters cannot be reached, raise 503: failing open would let a
+    password-guessing run through unchecked.
+    """
+    hits, window_s = rate_limit_of(name, current_services().config.extra)
+    item = RateLimitItemPerSecond(hits, window_s)
+    strategy = cast(Limiter, current_app.extensions[_LIMITER]).limiter
     try:
-        decision = limiter.hit(key)
-    except redis.RedisError:
-        # Fail closed: without the counter nothing would stop a password-guessing run.
-        log.exception("rate limiter %s unavailable", limiter.name)
+        allowed = strategy.hit(item, name, key)
+        reset_at = 0.0 if allowed else strategy.get_window_stats(item, name, key).reset_time
+    except (redis.RedisError, StorageError):
+        log.exception("rate limit %s unavailable", name)
         raise ServiceUnavailable(
-            description=f"The server cannot take {what} right now; try again in a minute."
+            description=_say(f"The server cannot take {what} right now", "Try again in a minute")
         ) from None
-    if not decision.allowed:
-        raise TooManyRequests(
-            description=f"Too many {what}: at most {decision.limit} per {limiter.window_s} s. "
-            f"Try again in {decision.retry_after_s} s.",
-            retry_after=decision.retry_after_s,
-        )
+    if allowed:
+        return
+    retry_after = max(1, math.ceil(reset_at - time.time()))
+    raise TooManyRequests(
+        description=_say(
+            f"Too many {what}: at most {hits} {_per(window_s)}",
+            f"Try again in {_span(retry_after)}",
+        ),
+        retry_after=retry_after,
+    )

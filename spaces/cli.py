@@ -218,6 +218,43 @@ def cmd_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_user_set(args: argparse.Namespace) -> int:
+    from core.catalog.migrate import upgrade  # the catalog: slow to load
+    from core.catalog.users_admin import RoleError, set_roles
+    from core.services import build_services
+    from portal.accounts.users import find_user
+
+    wanted = {
+        name: getattr(args, name)
+        for name in ("host", "admin", "protected", "suspended")
+        if getattr(args, name) is not None
+    }
+    if not wanted:
+        print("spaces: say what to change, e.g. --host or --no-host", file=sys.stderr)
+        return 1
+    config = Config.from_env()
+    upgrade(config.database_url)
+    services = build_services(config)
+    try:
+        with services.catalog.session() as session:
+            user = find_user(session, args.email)
+            if user is None:
+                print(f"spaces: there is no account with the email {args.email}", file=sys.stderr)
+                return 1
+            changes = set_roles(session, None, user, reason=args.reason, **wanted)
+            for change in changes:
+                was, now = ("yes" if v else "no" for v in (change.before, change.after))
+                print(f"{user.email}: {change.action} ({change.field}: {was} → {now})")
+            if not changes:
+                print(f"{user.email}: nothing changed; it was so already")
+    except RoleError as error:
+        print(f"spaces: {error}", file=sys.stderr)
+        return 1
+    finally:
+        services.close()
+    return 0
+
+
 def cmd_token(args: argparse.Namespace) -> int:
     token = mint_room_token(
         Config.from_env().rooms_secret,
@@ -313,6 +350,21 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
+    change = user_sub.add_parser(
+        "set", help="grant or take roles, protect or suspend an account (logged with --reason)"
+    )
+    change.set_defaults(func=cmd_user_set)
+    change.add_argument("email", metavar="EMAIL")
+    for name, on_help in (
+        ("host", "may open rooms from /host/"),
+        ("admin", "may open /admin/"),
+        ("protected", "can join and listen but never host"),
+        ("suspended", "cannot sign in; every session ends"),
+    ):
+        change.add_argument(
+            f"--{name}", action=argparse.BooleanOptionalAction, default=None, help=on_help
+        )
+    change.add_argument("--reason", default="", help="why, for the audit log (required)")
     user.set_defaults(user_parser=user)
 
     token = add("token", cmd_token, "print a signed room-server access token")

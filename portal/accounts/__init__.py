@@ -6,7 +6,9 @@ from typing import Any
 
 from flask import Flask
 
+from portal.accounts import hosting_request as _hosting  # noqa: F401 - /account/host
 from portal.accounts.csrf import check_csrf, csrf_exempt, csrf_token
+from portal.accounts.recovery import recovery
 from portal.accounts.session import (
     admin_required,
     current_user,
@@ -14,6 +16,7 @@ from portal.accounts.session import (
     login_required,
     signed_in_user,
 )
+from portal.accounts.twofactor import twofactor
 from portal.accounts.views import accounts
 
 __all__ = [
@@ -32,6 +35,8 @@ def init_app(app: Flask) -> None:
     """Register the account pages, the CSRF check and the template helpers."""
     app.before_request(check_csrf)
     app.register_blueprint(accounts)
+    app.register_blueprint(recovery)
+    app.register_blueprint(twofactor)
     app.jinja_env.globals["csrf_token"] = csrf_token
 
     @app.context_processor

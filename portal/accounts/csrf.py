@@ -9,6 +9,8 @@ from typing import TypeVar
 
 from flask import abort, current_app, request, session
 
+from portal.accounts.session import SESSION_KEY
+
 FIELD = "csrf_token"
 HEADER = "X-CSRF-Token"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -40,7 +42,7 @@ def check_csrf() -> None:
     if view is None or getattr(view, "csrf_exempt", False):
         return
     is_api = request.path.startswith("/api/")
-    if is_api and "uid" not in session:
+    if is_api and SESSION_KEY not in session:
         # An API call without a signed-in session carries no ambient authority to forge;
         # the endpoint authenticates it some other way (a token) or not at all.
         return

@@ -1,4 +1,8 @@
-"""Who is signed in: the session's user, signing in and out, and role checks on views."""
+"""Who is signed in: the session's user, signing in and out, and role checks on views.
+
+Sessions are held in the catalog (core.catalog.auth_sessions); the cookie carries only
+a random token, so signing out ends the session for every copy of the cookie.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,30 @@ from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
-from flask import abort, g, jsonify, redirect, request, session, url_for
+from flask import (
+    Response,
+    abort,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from werkzeug.wrappers import Response as BaseResponse
 
+from core.catalog import auth_sessions
 from core.catalog.models import User
-from portal.accounts.users import auth_stamp
+from core.timeutil import utcnow
 from portal.context import current_services
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+#: The cookie session's key for the random session token (the only thing it says of who).
+SESSION_KEY = "sid"
 
 
 def current_user() -> User | None:
@@ -24,17 +43,35 @@ def current_user() -> User | None:
         known: User | None = g.user
         return known
     user = None
-    uid = session.get("uid")
-    if isinstance(uid, int):
-        with current_services().catalog.sessions() as db:
-            user = db.get(User, uid)
-        if user is None or session.get("auth") != auth_stamp(user):
-            # Deleted account, or its password changed since: this session is over.
-            session.pop("uid", None)
-            session.pop("auth", None)
-            user = None
+    token = session.get(SESSION_KEY)
+    if isinstance(token, str):
+        user = _user_of(token)
+        if user is None:
+            # Signed out elsewhere, idle or too old, or the account is gone: forget it.
+            session.pop(SESSION_KEY, None)
     g.user = user
     return user
+
+
+def _user_of(token: str) -> User | None:
+    services = current_services()
+    config = services.config
+    now = utcnow()
+    with services.catalog.session() as db:
+        row = auth_sessions.find(db, token, now, config.session_idle_s, config.session_max_s)
+        user = db.get(User, row.user_id) if row is not None else None
+        if row is None or user is None:
+            return None
+        auth_sessions.touch(db, row, now, address=request.remote_addr)
+        g.auth_session_id = row.id
+    return user
+
+
+def current_session_id() -> str | None:
+    """Return the id of this request's signed-in session (to mark "this device")."""
+    current_user()
+    found: str | None = g.get("auth_session_id")
+    return found
 
 
 def signed_in_user() -> User:
@@ -46,24 +83,42 @@ def signed_in_user() -> User:
 
 
 def sign_in(user: User) -> None:
-    """Start a fresh session for `user` (a new session defeats fixation)."""
+    """Start a fresh session for `user`: a new token defeats fixation."""
+    services = current_services()
+    old = session.get(SESSION_KEY)
     session.clear()
-    session["uid"] = user.id
-    session["auth"] = auth_stamp(user)
+    with services.catalog.session() as db:
+        if isinstance(old, str):
+            auth_sessions.end(db, old)  # this browser's previous session, if any
+        token = auth_sessions.start(
+            db,
+            user.id,
+            user_agent=request.user_agent.string,
+            address=request.remote_addr or "",
+            now=utcnow(),
+        )
+    session[SESSION_KEY] = token
+    # The cookie lasts as long as a session may; the catalog ends it sooner when idle.
     session.permanent = True
     g.user = user
+    g.auth_session_id = auth_sessions.hash_token(token)
 
 
-def refresh_stamp(user: User) -> None:
-    """Keep this session valid after the user's own password change (others end)."""
-    session["auth"] = auth_stamp(user)
-    g.user = user
+def end_other_sessions(user: User) -> int:
+    """End every session of `user` but this request's; return how many ended."""
+    with current_services().catalog.session() as db:
+        return auth_sessions.end_all(db, user.id, keep=session.get(SESSION_KEY) or None)
 
 
 def sign_out() -> None:
-    """End the session."""
+    """End this session on the server, so no copy of its cookie works any longer."""
+    token = session.get(SESSION_KEY)
+    if isinstance(token, str):
+        with current_services().catalog.session() as db:
+            auth_sessions.end(db, token)
     session.clear()
     g.user = None
+    g.pop("auth_session_id", None)
 
 
 def safe_next(target: str | None, default: str) -> str:
@@ -90,7 +145,7 @@ def _refuse_anonymous() -> BaseResponse:
 
 
 def _requires(
-    check: Callable[[User], bool], message: str
+    check: Callable[[User], bool], message: str, page: str = ""
 ) -> Callable[[Callable[P, R]], Callable[P, R | BaseResponse]]:
     def decorator(view: Callable[P, R]) -> Callable[P, R | BaseResponse]:
         @functools.wraps(view)
@@ -99,6 +154,9 @@ def _requires(
             if user is None:
                 return _refuse_anonymous()
             if not check(user):
+                if page and not request.path.startswith("/api/"):
+                    # A page of its own can link where to go next; the API gets the words.
+                    abort(Response(render_template(page, message=message), status=403))
                 abort(403, description=message)
             return view(*args, **kwargs)
 
@@ -110,6 +168,8 @@ def _requires(
 login_required = _requires(lambda user: True, "")
 host_required = _requires(
     lambda user: user.can_host,
-    "Only hosts can open this page. Ask an admin to make your account a host account.",
+    "Only hosts can open this page. To open rooms, ask to host from your account page:"
+    " /account/host",
+    page="portal/account/host_needed.html",
 )
 admin_required = _requires(lambda user: user.is_admin, "Only admins can open this page.")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 
 from sqlalchemy import func, select
@@ -20,6 +19,7 @@ from portal.accounts.handles import (
 )
 
 MIN_PASSWORD = 10
+SUSPENDED = "This account is suspended. Write to the admins if you think this is a mistake."
 MAX_PASSWORD = 200  # scrypt hashes any length, but nobody needs more and it bounds work
 MAX_NAME = 100
 # Deliberately loose: the only real check of an address is mail reaching it.
@@ -140,12 +140,20 @@ def change_profile(session: Session, user: User, *, display_name: str, handle: s
 
 
 def authenticate(session: Session, email: str, password: str) -> User | None:
-    """Return the account if the email and password match, else None."""
+    """Return the account if the email and password match, else None.
+
+    Raise AccountError for a suspended account, only once the password matched, so the
+    answer tells nothing of an account to someone without its password.
+    """
     user = find_user(session, email)
     if user is None:
         check_password_hash(_DUMMY_HASH, password)
         return None
-    return user if check_password_hash(user.password_hash, password) else None
+    if not check_password_hash(user.password_hash, password):
+        return None
+    if user.suspended_at is not None:
+        raise AccountError(SUSPENDED, "password")
+    return user
 
 
 def change_password(user: User, current: str, new: str) -> None:
@@ -157,8 +165,3 @@ def change_password(user: User, current: str, new: str) -> None:
     except AccountError as error:
         raise AccountError(str(error), "new") from None
     user.password_hash = hash_password(new)
-
-
-def auth_stamp(user: User) -> str:
-    """Return a fingerprint of the password hash; a password change ends other sessions."""
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]

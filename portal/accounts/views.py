@@ -10,14 +10,17 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from core.catalog.hosting import attach_room_hosts
 from core.catalog.models import User
+from portal.accounts.recovery import announce_verification
 from portal.accounts.session import (
     current_user,
+    end_other_sessions,
     login_required,
-    refresh_stamp,
     safe_next,
     sign_in,
     sign_out,
 )
+from portal.accounts.sessions_view import sessions_pages
+from portal.accounts.twofactor import ask_second_factor, needs_second_factor
 from portal.accounts.users import (
     AccountError,
     authenticate,
@@ -27,20 +30,10 @@ from portal.accounts.users import (
     normalise_email,
 )
 from portal.context import current_services
-from portal.security import enforce, limiter_for
+from portal.security import limit
 
 accounts = Blueprint("accounts", __name__, url_prefix="/account")
-
-# Generous for people, tight for scripts: guessing needs far more than this.
-SIGNIN_PER_ADDR = (20, 300)
-SIGNIN_PER_EMAIL = (10, 900)
-SIGNUP_PER_ADDR = (5, 3600)
-
-
-def _limit(name: str, key: str, default: tuple[int, int], what: str) -> None:
-    services = current_services()
-    limiter = limiter_for(services.redis, services.config.extra, name, *default)
-    enforce(limiter, key, what)
+accounts.register_blueprint(sessions_pages)
 
 
 def _client() -> str:
@@ -67,7 +60,7 @@ def signup() -> BaseResponse | tuple[str, int]:
     target = safe_next(request.values.get("next"), url_for("pages.home"))
     if request.method == "GET":
         return _page("portal/account/signup.html", next=target, form={})
-    _limit("signup", _client(), SIGNUP_PER_ADDR, "sign-ups from your address")
+    limit("signup", _client(), "sign-ups from your address")
     form = request.form
     kept = {key: form.get(key, "") for key in ("email", "display_name", "handle")}
     try:
@@ -93,7 +86,7 @@ def signup() -> BaseResponse | tuple[str, int]:
             errors={error.field or "email": str(error)},
         )
     sign_in(user)
-    flash(f"Welcome, @{user.handle}! Your account is ready.")
+    flash(f"Welcome, @{user.handle}! Your account is ready. {announce_verification(user)}")
     return redirect(target)
 
 
@@ -104,10 +97,14 @@ def signin() -> BaseResponse | tuple[str, int]:
     if request.method == "GET":
         return _page("portal/account/signin.html", next=target, email="")
     email = normalise_email(request.form.get("email", ""))[:320]
-    _limit("signin", _client(), SIGNIN_PER_ADDR, "sign-in attempts from your address")
-    _limit("signin_email", email, SIGNIN_PER_EMAIL, "sign-in attempts for this account")
-    with current_services().catalog.sessions() as db:
-        user = authenticate(db, email, request.form.get("password", ""))
+    limit("signin", _client(), "sign-in attempts from your address")
+    limit("signin_email", email, "sign-in attempts for this account")
+    try:
+        with current_services().catalog.sessions() as db:
+            user = authenticate(db, email, request.form.get("password", ""))
+    except AccountError as refused:  # a suspended account, with the right password
+        errors = {"password": str(refused)}
+        return _page("portal/account/signin.html", 403, next=target, email=email, errors=errors)
     if user is None:
         return _page(
             "portal/account/signin.html",
@@ -119,6 +116,8 @@ def signin() -> BaseResponse | tuple[str, int]:
                 "Check both and try again."
             },
         )
+    if needs_second_factor(user):
+        return ask_second_factor(user, target)
     sign_in(user)
     return redirect(target)
 
@@ -159,7 +158,6 @@ def settings() -> BaseResponse | tuple[str, int]:
             form=form,
             errors={error.field or "handle": str(error)},
         )
-    refresh_stamp(fresh)
     changed = f" You are @{fresh.handle} now." if fresh.handle != old else ""
     flash(f"Your settings are saved.{changed}")
     return redirect(url_for("accounts.settings"))
@@ -174,7 +172,7 @@ def password() -> BaseResponse | tuple[str, int]:
     if request.method == "GET":
         return _page("portal/account/password.html")
     form = request.form
-    _limit("password", str(user.id), SIGNIN_PER_EMAIL, "password attempts")
+    limit("password", str(user.id), "password attempts")
     try:
         if form.get("new", "") != form.get("confirm", ""):
             raise AccountError("The two new passwords differ. Type the same one twice.", "confirm")
@@ -185,6 +183,6 @@ def password() -> BaseResponse | tuple[str, int]:
     except AccountError as error:
         field = "new" if error.field == "password" else error.field or "current"
         return _page("portal/account/password.html", 400, errors={field: str(error)})
-    refresh_stamp(fresh)
+    end_other_sessions(fresh)
     flash("Your password is changed. Other devices are signed out.")
     return redirect(url_for("accounts.password"))

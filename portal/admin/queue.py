@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import redis
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from core.catalog.curation import domain_of
-from core.catalog.models import Ban, Host, HostClaim, Report, Sighting, Space, Submission, User
+from core.catalog.host_requests import auto_approve, pending
+from core.catalog.models import (
+    Ban,
+    Host,
+    HostClaim,
+    HostRequest,
+    Report,
+    Sighting,
+    Space,
+    Submission,
+    User,
+)
+from core.catalog.notifications import notify_person
+
+log = logging.getLogger(__name__)
 
 NEW_DOMAIN_WINDOW = timedelta(days=7)
 MAX_DOMAINS = 30
@@ -41,6 +57,47 @@ def submissions(session: Session, limit: int = 50) -> list[tuple[Submission, str
         for s in session.scalars(select(Space).where(Space.canonical_url.in_(urls))).unique()
     }
     return [(s, email or "(deleted account)", spaces.get(s.url)) for s, email in rows]
+
+
+def host_requests(session: Session, limit: int = 50) -> list[tuple[HostRequest, User]]:
+    """Return requests to host waiting for a decision, oldest first, with who asked."""
+    return pending(session, limit)
+
+
+def hosts_at_once(client: redis.Redis) -> bool | None:
+    """Say whether requests to host are approved at once; None if Redis cannot say."""
+    try:
+        return auto_approve(client)
+    except redis.RedisError as error:
+        log.warning("the hosting setting is unreadable: %s", error)
+        return None
+
+
+#: What the submitter is told when admins mark their link, by the status it gets.
+_SUBMISSION_NOTICES = {
+    "reviewed": "An admin looked at the link you submitted and keeps it listed: {url}",
+    "rejected": "An admin rejected the link you submitted: {url}",
+}
+
+
+def tell_submitter(session: Session, action: str, target: str) -> None:
+    """Notify the person who submitted a link that admins marked it reviewed or rejected."""
+    status = {"review submission": "reviewed", "reject submission": "rejected"}.get(action)
+    kind, _, key = target.partition(":")
+    if status is None or kind != "submission" or not key.isdigit():
+        return
+    submission = session.get(Submission, int(key))
+    if submission is None or submission.user_id is None:
+        return
+    text = _SUBMISSION_NOTICES[status].format(url=submission.url)
+    notify_person(
+        session,
+        submission.user_id,
+        "decision",
+        text,
+        link="/host/",
+        dedupe=f"submission:{submission.id}:{status}",
+    )
 
 
 def reports(session: Session, limit: int = 50) -> list[tuple[Report, Space]]:
@@ -127,7 +184,9 @@ def new_domains(session: Session, now: datetime) -> list[NewDomain]:
 def counts(session: Session) -> dict[str, int]:
     """Return how many items wait in each part of the queue."""
 
-    def count(model: type[Submission] | type[Report] | type[HostClaim], status: str) -> int:
+    def count(
+        model: type[Submission] | type[Report] | type[HostClaim] | type[HostRequest], status: str
+    ) -> int:
         return int(
             session.scalar(select(func.count()).select_from(model).where(model.status == status))
             or 0
@@ -137,6 +196,7 @@ def counts(session: Session) -> dict[str, int]:
         "submissions": count(Submission, "queued"),
         "reports": count(Report, "open"),
         "claims": count(HostClaim, "pending"),
+        "host_requests": count(HostRequest, "pending"),
     }
 
 

@@ -108,7 +108,7 @@ class Names:
             h.id: h for h in session.scalars(select(Host).where(Host.id.in_(host_ids)))
         }
         user_ids = {e.actor_id for e in entries if e.actor_id is not None}
-        user_ids |= {c.user_id for c in self.claims.values()}
+        user_ids |= {c.user_id for c in self.claims.values()} | _ints(keys.get("user", ()))
         self.users: dict[int, User] = {
             u.id: u for u in session.scalars(select(User).where(User.id.in_(user_ids)))
         }
@@ -124,6 +124,13 @@ class Names:
         # Every account has a page under its handle, hosted or not.
         page = url_for("pages.host", handle=user.handle)
         return Named(user.display_name or user.email, page, detail)
+
+    def account(self, user_id: int) -> Named:
+        """Name an account an action was about by handle, linked to its admin page."""
+        user = self.users.get(user_id)
+        if user is None:
+            return Named(f"account #{user_id} (since deleted)")
+        return Named(f"@{user.handle}", url_for("admin.user", user_id=user.id), user.email)
 
     def space(self, space_id: int) -> Named:
         """Name a space by its title, linked to its page (its admin card once hidden)."""
@@ -165,6 +172,10 @@ def _target(names: Names, entry: AuditEntry) -> tuple[Part, ...]:
         return (names.picks(key, entry),)
     if kind == "index":
         return ("the search index",)
+    if kind == "user":
+        return (names.account(number),)
+    if kind == "setting":
+        return (_SETTINGS.get(key, key),)
     if kind == "submission":
         submission = names.submissions.get(number)
         return (Named(submission.url if submission else f"#{key}"),)
@@ -179,6 +190,17 @@ def _target(names: Names, entry: AuditEntry) -> tuple[Part, ...]:
             return (f"#{key}",)
         return (names.host(claim.host_id), " by ", names.user(claim.user_id))
     return (entry.target,)
+
+
+#: The admins' settings, as the log names them.
+_SETTINGS = {"hosts_auto_approve": "approving every request to host at once"}
+#: Who did it, for entries with no admin: what `after["via"]` says.
+_VIA = {"command line": "Someone at the command line", "setting": "The admins' setting"}
+
+
+def _actor(names: Names, entry: AuditEntry) -> Named:
+    via = (entry.after or {}).get("via") if entry.actor_id is None else None
+    return Named(_VIA[via]) if via in _VIA else names.user(entry.actor_id)
 
 
 def _action(entry: AuditEntry) -> tuple[str, int]:
@@ -257,7 +279,7 @@ def lines(session: Session, entries: list[AuditEntry]) -> list[Line]:
         found.append(
             Line(
                 entry,
-                names.user(entry.actor_id),
+                _actor(names, entry),
                 parts,
                 entry.reason,
                 changes(names, entry),

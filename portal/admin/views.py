@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from core.catalog.models import AuditEntry, Report, Space, SpaceCuration
 from core.catalog.sources import find_source
+from core.catalog.users_admin import PEOPLE_ACTIONS
 from core.queues import enqueue_reindex, enqueue_source_crawl
 from portal.accounts import admin_required, current_user
 from portal.accounts.session import safe_next
@@ -105,6 +106,8 @@ def home() -> str:
             submissions=queue.submissions(session),
             reports=queue.reports(session),
             claims=queue.claims(session),
+            host_requests=queue.host_requests(session),
+            hosts_at_once=queue.hosts_at_once(current_services().redis),
             domains=queue.new_domains(session, g.now),
             bans=queue.banned(session),
         )
@@ -129,6 +132,7 @@ def act() -> BaseResponse | str:
                 if asked is not None:
                     return _ask(asked, url_for("admin.act"))
             entry = audit.act(session, _actor(), action, target, request.form.get("reason"), state)
+            queue.tell_submitter(session, action, target)
             [line] = sentences.lines(session, [entry])
             flash(f"Done: {line.text()} (entry {entry.id}; the audit log can undo it).")
     except ActionError as error:
@@ -170,7 +174,7 @@ def audit_log() -> str:
             lines=lines,
             target=target,
             target_name=sentences.target_name(session, target) if target else None,
-            undoable=audit.NOT_UNDOABLE,
+            undoable=audit.NOT_UNDOABLE | PEOPLE_ACTIONS,
         )
 
 

@@ -37,6 +37,18 @@ VERBS: dict[str, str] = {
     "delete picks": "deleted the collection",
     "restore picks": "restored the collection",
     "reindex": "asked for a rebuild of",
+    "grant host": "made a host of",
+    "take host": "took hosting away from",
+    "grant admin": "made an admin of",
+    "take admin": "took the admin role from",
+    "protect account": "protected the account of",
+    "unprotect account": "lifted the protection of",
+    "suspend account": "suspended the account of",
+    "restore account": "restored the account of",
+    "approve host request": "approved the request to host of",
+    "refuse host request": "refused the request to host of",
+    "turn on setting": "turned on",
+    "turn off setting": "turned off",
 }
 #: What undoing an action does, as the action that says so.
 INVERSE: dict[str, str] = {
@@ -83,6 +95,11 @@ FIELDS: dict[str, str] = {
     "status": "Status",
     "name": "Name",
     "space_ids": "Spaces",
+    "is_host": "Host",
+    "is_admin": "Admin",
+    "protected": "Protected",
+    "suspended": "Suspended",
+    "auto": "On",
 }
 
 

@@ -5,18 +5,16 @@ from __future__ import annotations
 import logging
 
 import redis
+from werkzeug.exceptions import HTTPException, TooManyRequests
 
 from core.catalog.models import User
 from core.queues import enqueue_url_crawl
 from core.services import Services
 from portal.context import current_services
 from portal.hosting.service import check_url, record_submission
-from portal.security import FixedWindowLimiter
+from portal.security import limit
 
 log = logging.getLogger(__name__)
-
-SUBMIT_LIMIT = 20  # links per host per window: generous for people, tight for scripts
-SUBMIT_WINDOW_S = 3600
 
 
 class SubmitRefused(Exception):
@@ -31,27 +29,16 @@ class SubmitRefused(Exception):
 def submit(user: User, url: object) -> tuple[int, str]:
     """Check, rate-limit, queue a crawl of and record one link; return (submission id, url)."""
     services: Services = current_services()
-    extra = services.config.extra
-    limiter = FixedWindowLimiter(
-        services.redis,
-        "submit",
-        limit=int(extra.get("submission_rate_limit", SUBMIT_LIMIT)),
-        window_s=int(extra.get("submission_rate_window_s", SUBMIT_WINDOW_S)),
-    )
     try:
-        decision = limiter.hit(f"user-{user.id}")
-    except redis.RedisError:
-        log.exception("rate limiter unavailable")
+        limit("submission", f"user-{user.id}", "links")
+    except HTTPException as refused:
+        # The dashboard form and the API each show this their own way.
+        wait = refused.retry_after if isinstance(refused, TooManyRequests) else None
         raise SubmitRefused(
-            "submissions are paused for a moment; try again in a minute", 503
+            refused.description or "",
+            refused.code or 429,
+            wait if isinstance(wait, int) else None,
         ) from None
-    if not decision.allowed:
-        raise SubmitRefused(
-            f"too many links: at most {decision.limit} per {limiter.window_s // 60} min; "
-            f"try again in {decision.retry_after_s} s",
-            429,
-            decision.retry_after_s,
-        )
     try:
         clean = check_url(url)
     except ValueError as error:

@@ -13,6 +13,8 @@ from core.catalog.notifications import deliver_starting
 from portal.accounts import current_user
 from portal.context import current_services
 from portal.listeners.me import me
+from portal.listeners.push import push
+from portal.listeners.settings import notify as notify_settings
 from portal.listeners.views import actions
 
 
@@ -45,6 +47,8 @@ def init_app(app: Flask) -> None:
     """Register the listener pages and their template helpers."""
     app.register_blueprint(actions)
     app.register_blueprint(me)
+    app.register_blueprint(push)
+    app.register_blueprint(notify_settings)
     app.context_processor(_helpers)
 
     @app.before_request

@@ -11,11 +11,9 @@ from portal.accounts import login_required, signed_in_user
 from portal.accounts.session import safe_next
 from portal.context import current_services
 from portal.listeners.reports import REASONS, ReportError, file_report
-from portal.security import enforce, limiter_for
+from portal.security import limit
 
 actions = Blueprint("listeners", __name__)
-
-REPORTS_PER_HOUR = (20, 3600)
 
 
 def _back(default: str) -> BaseResponse:
@@ -78,8 +76,7 @@ def report(space_id: int) -> BaseResponse | str | tuple[str, int]:
     if request.method == "GET":
         return render_template("portal/me/report.html", space=space, reasons=REASONS, form={})
     user = signed_in_user()
-    limiter = limiter_for(services.redis, services.config.extra, "report", *REPORTS_PER_HOUR)
-    enforce(limiter, str(user.id), "reports")
+    limit("report", str(user.id), "reports")
     form = {"reason": request.form.get("reason", ""), "detail": request.form.get("detail", "")}
     try:
         with services.catalog.session() as db:

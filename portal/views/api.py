@@ -17,7 +17,7 @@ from portal import cache, present, queries
 from portal.accounts.csrf import csrf_exempt
 from portal.context import current_services
 from portal.openapi import openapi_document
-from portal.security import limiter_for
+from portal.security import limit
 from portal.views.params import WHOLE_NUMBER, NothingToSearch, parse_id, search_query
 
 log = logging.getLogger(__name__)
@@ -34,8 +34,6 @@ api.record_once(_install_cache)
 
 MAX_URL_LENGTH = 2000
 MAX_SUGGEST_LENGTH = 100
-PING_LIMIT = 30  # pings per client per window; a room server sends two per room
-PING_WINDOW_S = 60
 
 
 def _error(status: int, message: str, **headers: str) -> Response:
@@ -134,21 +132,8 @@ def _ping_url(body: Any) -> str:
 def ping() -> Response:
     """Accept a room server's announcement that a room opened or ended; crawl it soon."""
     services = current_services()
-    extra = services.config.extra
-    limiter = limiter_for(services.redis, extra, "ping", PING_LIMIT, PING_WINDOW_S)
-    try:
-        # Count before validating, so a flood of bad requests is limited too.
-        decision = limiter.hit(request.remote_addr or "unknown")
-    except redis.RedisError:
-        log.exception("rate limiter unavailable")
-        return _error(503, "the server cannot take pings right now; try again in a minute")
-    if not decision.allowed:
-        return _error(
-            429,
-            f"too many pings: at most {decision.limit} per {limiter.window_s} s; "
-            f"try again in {decision.retry_after_s} s",
-            **{"Retry-After": str(decision.retry_after_s)},
-        )
+    # Count before validating, so a flood of bad requests is limited too.
+    limit("ping", request.remote_addr or "unknown", "pings")
     try:
         url = _ping_url(request.get_json(silent=True))
     except ValueError as error:

@@ -15,6 +15,7 @@ import re
 
 import redis
 from flask import Blueprint, Response, request
+from werkzeug.exceptions import HTTPException
 
 from core.catalog.models import Source
 from core.catalog.websub import (
@@ -29,7 +30,7 @@ from core.catalog.websub import (
 from core.queues import enqueue_pushed_feed
 from portal.accounts.csrf import csrf_exempt
 from portal.context import current_services
-from portal.security import limiter_for
+from portal.security import limit
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +38,6 @@ websub = Blueprint("websub", __name__)
 
 #: The largest pushed body taken: a feed of new entries is far smaller.
 MAX_BODY = 1024 * 1024
-#: Requests per hub address per window (a hub serving many feeds pushes for each).
-WEBSUB_LIMIT = 120
-WEBSUB_WINDOW_S = 60
 #: How often a source's refused pushes are logged: once, then not again for this long.
 REFUSED_LOG_S = 3600
 MAX_CHALLENGE = 1000
@@ -54,20 +52,16 @@ def _text(body: str, status: int) -> Response:
 
 def _limited() -> Response | None:
     """Count this request against the caller's limit; return the answer if it is over."""
-    services = current_services()
-    limiter = limiter_for(
-        services.redis, services.config.extra, "websub", WEBSUB_LIMIT, WEBSUB_WINDOW_S
-    )
     try:
-        decision = limiter.hit(request.remote_addr or "unknown")
-    except redis.RedisError:
-        log.exception("rate limiter unavailable")
-        return _text("try again in a minute", 503)
-    if decision.allowed:
-        return None
-    response = _text(f"too many requests; try again in {decision.retry_after_s} s", 429)
-    response.headers["Retry-After"] = str(decision.retry_after_s)
-    return response
+        limit("websub", request.remote_addr or "unknown", "requests")
+    except HTTPException as refused:
+        # Hubs read plain text; the limit's own headers (Retry-After) go with it.
+        response = _text(refused.description or "", refused.code or 429)
+        for name, value in refused.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
+    return None
 
 
 @websub.get("/websub/<int:source_id>")

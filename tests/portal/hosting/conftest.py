@@ -10,10 +10,14 @@ from urllib.parse import quote
 import pytest
 from flask.testing import FlaskClient
 
+from core.catalog import auth_sessions
 from core.catalog.models import User
 from core.config import Config
 from core.services import Services
-from portal.accounts.users import auth_stamp, create_user
+from core.timeutil import utcnow
+from portal.accounts.session import SESSION_KEY
+from portal.accounts.users import create_user
+from portal.context import EXTENSION
 from tests.browser import serve
 from tests.portal.accounts.helpers import PASSWORD
 from tests.portal.views.conftest import make_space, now
@@ -80,8 +84,10 @@ def browser_sign_in(page: Any, base_url: str, user: User, next_path: str) -> Non
 
 def sign_in(client: FlaskClient, user: User) -> str:
     """Sign `user` in on `client` and return the session's CSRF token."""
+    services: Services = client.application.extensions[EXTENSION]
+    with services.catalog.session() as db:
+        token = auth_sessions.start(db, user.id, user_agent="", address="", now=utcnow())
     with client.session_transaction() as session:
-        session["uid"] = user.id
-        session["auth"] = auth_stamp(user)
+        session[SESSION_KEY] = token
         session["_csrf"] = token = f"csrf-{user.id}"
     return token

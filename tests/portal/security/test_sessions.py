@@ -9,24 +9,30 @@ from portal.app import create_app
 from tests.portal.accounts.helpers import csrf, make_user, sign_in
 
 
-def _session_cookie(response) -> str:
-    cookies = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("spaces_session=")]
+def _session_cookie(response, name: str) -> str:
+    cookies = [c for c in response.headers.getlist("Set-Cookie") if c.startswith(f"{name}=")]
     assert cookies, "no session cookie was set"
     return cookies[-1]
 
 
 @pytest.mark.parametrize(
-    ("portal_url", "secure"), [("https://spaces.example", True), ("http://127.0.0.1:8000", False)]
+    ("portal_url", "name", "secure"),
+    [
+        ("https://spaces.example", "__Host-session", True),
+        ("http://127.0.0.1:8000", "spaces_session", False),
+    ],
 )
-def test_cookie_flags(services, portal_url, secure) -> None:
+def test_cookie_flags(services, portal_url, name, secure) -> None:
     config = services.config.with_(portal_url=portal_url)
     app = create_app(config, services)
     make_user(services, "me@example.org")
-    cookie = _session_cookie(sign_in(app.test_client(), "me@example.org"))
+    cookie = _session_cookie(sign_in(app.test_client(), "me@example.org"), name)
     parts = {p.strip().split("=")[0].lower(): p for p in cookie.split(";")}
     assert "httponly" in parts
     assert parts["samesite"].strip() == "SameSite=Lax"
     assert ("secure" in parts) is secure
+    # What the __Host- prefix demands: the whole site's path, and no Domain attribute.
+    assert parts["path"].strip() == "Path=/" and "domain" not in parts
     assert "correct horse" not in cookie
 
 
