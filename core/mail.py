@@ -9,10 +9,12 @@ to `<data dir>/outbox/` as an .eml file, where an admin page lists it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import smtplib
 import ssl
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -84,46 +86,74 @@ def compose(
     return message
 
 
+_connections = threading.local()
+
+
 @dataclass(frozen=True)
 class SmtpMailer:
-    """Send through an SMTP server: `smtp://` (STARTTLS when offered) or `smtps://`."""
+    """Send through an SMTP server: `smtp://` (STARTTLS when offered) or `smtps://`.
+
+    Each thread keeps its connection open between messages (a batch of notices is many
+    messages to one server); a connection the server closed meanwhile is opened again.
+    """
 
     url: str
 
     def send(self, message: EmailMessage) -> None:
-        """Send `message` in its own connection; MailError says whether to retry."""
+        """Send `message`; MailError says whether to retry."""
+        try:
+            try:
+                self._client().send_message(message)
+            except smtplib.SMTPServerDisconnected:
+                self._forget()
+                self._client().send_message(message)
+        except smtplib.SMTPRecipientsRefused as error:
+            codes = [code for code, _ in error.recipients.values()]
+            raise MailError(f"the server refused the recipient: {codes}",
+                            temporary=all(400 <= c < 500 for c in codes)) from error  # fmt: skip
+        except smtplib.SMTPResponseException as error:
+            self._forget()
+            raise MailError(f"the server answered {error.smtp_code}",
+                            temporary=400 <= error.smtp_code < 500) from error  # fmt: skip
+        except (OSError, smtplib.SMTPException) as error:
+            self._forget()
+            raise MailError(f"cannot reach the mail server: {error}", temporary=True) from error
+
+    def _client(self) -> smtplib.SMTP:
+        open_ = getattr(_connections, "clients", None)
+        if open_ is None:
+            open_ = _connections.clients = {}
+        client: smtplib.SMTP | None = open_.get(self.url)
+        if client is None:
+            client = open_[self.url] = self._connect()
+        return client
+
+    def _forget(self) -> None:
+        client = getattr(_connections, "clients", {}).pop(self.url, None)
+        if client is not None:
+            with contextlib.suppress(OSError, smtplib.SMTPException):
+                client.close()
+
+    def _connect(self) -> smtplib.SMTP:
         parts = urlsplit(self.url)
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
             raise MailError(f"SPACES_SMTP_URL must be smtp:// or smtps://, not {self.url!r}",
                             temporary=False)  # fmt: skip
         secure = parts.scheme == "smtps"
         port = parts.port or (465 if secure else 25)
-        try:
-            client: smtplib.SMTP
-            if secure:
-                client = smtplib.SMTP_SSL(
-                    parts.hostname,
-                    port,
-                    timeout=SMTP_TIMEOUT_S,
-                    context=ssl.create_default_context(),
-                )
-            else:
-                client = smtplib.SMTP(parts.hostname, port, timeout=SMTP_TIMEOUT_S)
-            with client:
-                if not secure and client.has_extn("starttls"):
-                    client.starttls(context=ssl.create_default_context())
-                if parts.username:
-                    client.login(unquote(parts.username), unquote(parts.password or ""))
-                client.send_message(message)
-        except smtplib.SMTPRecipientsRefused as error:
-            codes = [code for code, _ in error.recipients.values()]
-            raise MailError(f"the server refused the recipient: {codes}",
-                            temporary=all(400 <= c < 500 for c in codes)) from error  # fmt: skip
-        except smtplib.SMTPResponseException as error:
-            raise MailError(f"the server answered {error.smtp_code}",
-                            temporary=400 <= error.smtp_code < 500) from error  # fmt: skip
-        except (OSError, smtplib.SMTPException) as error:
-            raise MailError(f"cannot reach the mail server: {error}", temporary=True) from error
+        client: smtplib.SMTP
+        if secure:
+            context = ssl.create_default_context()
+            client = smtplib.SMTP_SSL(parts.hostname, port, timeout=SMTP_TIMEOUT_S, context=context)
+        else:
+            client = smtplib.SMTP(parts.hostname, port, timeout=SMTP_TIMEOUT_S)
+        client.ehlo()
+        if not secure and client.has_extn("starttls"):
+            client.starttls(context=ssl.create_default_context())
+            client.ehlo()
+        if parts.username:
+            client.login(unquote(parts.username), unquote(parts.password or ""))
+        return client
 
 
 @dataclass(frozen=True)

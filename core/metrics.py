@@ -49,6 +49,28 @@ def count_checks(connection: redis.Redis, tally: Mapping[tuple[str, str], int]) 
         pipe.execute()
 
 
+DELIVERIES_KEY = "spaces:metrics:deliveries"  # hash: "<channel>:<outcome>" -> count
+
+
+def count_deliveries(connection: redis.Redis, tally: Mapping[tuple[str, str], int]) -> None:
+    """Add delivery outcomes, by (channel, outcome: sent | failed | dead), to the counters."""
+    if not tally:
+        return
+    with connection.pipeline(transaction=False) as pipe:
+        for (channel, outcome), count in tally.items():
+            pipe.hincrby(DELIVERIES_KEY, f"{channel}:{outcome}", count)
+        pipe.execute()
+
+
+def delivery_counts(connection: redis.Redis) -> dict[tuple[str, str], int]:
+    """Return the delivery outcomes counted so far, by (channel, outcome)."""
+    counts: dict[tuple[str, str], int] = {}
+    for field, value in connection.hgetall(DELIVERIES_KEY).items():
+        channel, _, outcome = as_text(field).partition(":")
+        counts[channel, outcome] = int(value)
+    return counts
+
+
 def check_counts(connection: redis.Redis) -> dict[tuple[str, str], int]:
     """Return the checks counted so far, by (probe kind, result)."""
     counts: dict[tuple[str, str], int] = {}
@@ -121,6 +143,7 @@ def snapshot(services: Services) -> dict[str, Any]:
         "live_unverified": int(unverified or 0),
         "live_stale": int(stale or 0),
         "live_check_interval_s": interval,
+        "deliveries": {f"{ch}:{out}": n for (ch, out), n in delivery_counts(connection).items()},
     }
 
 
@@ -169,6 +192,17 @@ class _Collector:
             "Live spaces not verified for three intervals (left out of live now).",
             value=figures["live_stale"],
         )
+        sent = CounterMetricFamily(
+            "spaces_notifications",
+            "Notices sent on outside channels, by channel and outcome: sent, failed (to be "
+            "retried) and dead (dead-lettered: given up or the device is gone).",
+            labels=["channel", "outcome"],
+        )
+        for channel in ("push", "email"):
+            for outcome in ("sent", "failed", "dead"):
+                count = figures["deliveries"].get(f"{channel}:{outcome}", 0)
+                sent.add_metric([channel, outcome], count)
+        yield sent
 
 
 def exposition(services: Services) -> bytes:

@@ -31,8 +31,9 @@ SCHEDULE = "schedule"  # the periodic schedule's ticks: every worker takes these
 CRAWL_NOW = "crawl-now"  # pings and host submissions: ahead of scheduled work
 LIVENESS = "liveness"
 CRAWL = "crawl"  # scheduled crawls of sources, and admin jobs such as a reindex
+NOTIFY = "notify"  # delivery of notices by push and email, in short batches
 #: The order a worker takes jobs in when it serves every queue.
-ALL_QUEUES = (SCHEDULE, CRAWL_NOW, LIVENESS, CRAWL)
+ALL_QUEUES = (SCHEDULE, CRAWL_NOW, LIVENESS, NOTIFY, CRAWL)
 
 #: The worker's jobs, by dotted name.
 CRAWL_URL_JOB = "worker.jobs.crawl_url"
@@ -43,11 +44,13 @@ POLL_SOURCES_JOB = "worker.jobs.poll_sources"
 REINDEX_JOB = "worker.jobs.reindex_search"
 WEBSUB_SUBSCRIBE_JOB = "worker.websub.subscribe_source"
 WEBSUB_PUSH_JOB = "worker.websub.take_pushed_feed"
+DELIVER_JOB = "worker.delivery.deliver"
 
 REINDEX_TIMEOUT_S = 3600
 
 CRAWL_TIMEOUT_S = 900
 WEBSUB_TIMEOUT_S = 60
+DELIVER_TIMEOUT_S = 300
 LIVENESS_TIMEOUT_S = 120
 SCHEDULE_TIMEOUT_S = 60
 RESULT_TTL_S = 600
@@ -280,3 +283,29 @@ def enqueue_pushed_feed(services: Services, source_id: int, body_key: str) -> Jo
         f"websub-push-{digest(body_key)}",
         timeout=WEBSUB_TIMEOUT_S,
     )
+
+
+def enqueue_batches(services: Services, name: str, func: str, ids: Sequence[int], size: int) -> int:
+    """Queue `func` on queue `name` once per batch of `size` ids, in one round trip.
+
+    A batch's job id is its ids' fingerprint: the same batch asked for again while it
+    waits is not queued twice. Return how many batches were queued.
+    """
+    if not ids:
+        return 0
+    q = queue(services, name)
+    batches = [list(ids[start : start + size]) for start in range(0, len(ids), size)]
+    jobs = [
+        Queue.prepare_data(
+            func,
+            args=(batch,),
+            job_id=f"{func.rsplit('.', 1)[-1]}-{digest(','.join(map(str, batch)))}",
+            timeout=DELIVER_TIMEOUT_S,
+            result_ttl=RESULT_TTL_S,
+            failure_ttl=FAILURE_TTL_S,
+            retry=RETRY,
+        )
+        for batch in batches
+    ]
+    q.enqueue_many(jobs)
+    return len(batches)

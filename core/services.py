@@ -61,7 +61,8 @@ def build_services(config: Config, *, search: SearchBackend | None = None) -> Se
     backend = search or make_search_backend(config, catalog)
     sync = IndexSync(catalog, backend)
     catalog.on_commit(sync)
-    # Listeners hear of spaces going live through the same seam as the index.
+    # Listeners hear of spaces going live through the same seam as the index; the
+    # worker's dispatcher sends their push and mail within a couple of seconds.
     install_notifier(catalog)
     services = Services(config=config, catalog=catalog, search=backend, sync=sync)
     if config.response_cache_ttl_s > 0:

@@ -18,6 +18,7 @@ BENCHMARKS = {
     "liveness": "bench.liveness",
     "portal": "bench.portal",
     "discovery": "bench.discovery",
+    "notify": "bench.notify",
 }
 
 

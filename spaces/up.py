@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from core.config import Config
-from core.queues import CRAWL, CRAWL_NOW, LIVENESS
+from core.queues import CRAWL, CRAWL_NOW, LIVENESS, NOTIFY
 from core.redisconn import close, embedded_redis, embedded_redis_url
 
 if TYPE_CHECKING:
@@ -271,7 +271,7 @@ def run_up(
             log.error("%s", failed)
             return 1
         # Two workers, so a long crawl never holds up liveness checks or schedule ticks.
-        stack.start_worker(queues=[CRAWL_NOW, LIVENESS])
+        stack.start_worker(queues=[CRAWL_NOW, LIVENESS, NOTIFY])
         stack.start_worker(queues=[CRAWL_NOW, CRAWL], scheduler=False, name="crawler")
         stack.start_relays()
         stack.start_demo()

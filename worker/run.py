@@ -24,7 +24,7 @@ from rq.worker import WorkerStatus
 
 from core.config import Config
 from core.queues import ALL_QUEUES, SCHEDULE, SCHEDULE_TIMEOUT_S, queue, requeue_due_retries
-from worker import context, jobs, liveness_jobs, websub
+from worker import context, delivery, jobs, liveness_jobs, websub
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,10 @@ PRUNE_EVERY_S = 600
 ANNOUNCE_EVERY_S = 15
 # New feed hubs are subscribed to within this long of being read; renewals come early.
 WEBSUB_EVERY_S = 30
+# Notices reach people's phones and inboxes within a few seconds of the event.
+DISPATCH_EVERY_S = 2
+REMINDERS_EVERY_S = 5
+DIGESTS_EVERY_S = 60
 SCHEDULER_LOCK = "spaces:worker:scheduler"
 LOCK_TTL_S = 30
 # RQ's own upkeep (a job lost between being taken off a queue and being started, old
@@ -131,6 +135,10 @@ def build_cron(connection: redis.Redis) -> CronScheduler:
         (liveness_jobs.prune_space_checks, PRUNE_EVERY_S),
         (liveness_jobs.announce_missed_lives, ANNOUNCE_EVERY_S),
         (websub.renew_subscriptions, WEBSUB_EVERY_S),
+        (delivery.dispatch_notifications, DISPATCH_EVERY_S),
+        (delivery.notify_due_reminders, REMINDERS_EVERY_S),
+        (delivery.send_digests, DIGESTS_EVERY_S),
+        (delivery.prune_sessions, PRUNE_EVERY_S),
     ):
         cron.register(
             func,

@@ -11,7 +11,7 @@ import email
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from typing import Any
@@ -29,6 +29,7 @@ class Received:
     mail_from: str
     rcpt_tos: tuple[str, ...]
     message: EmailMessage
+    at: float = field(default_factory=time.time)  # when it arrived
 
     @property
     def text(self) -> str:

@@ -13,24 +13,29 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import Select, and_, exists, func, literal, or_, select, true, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from core.catalog.db import Catalog
-from core.catalog.follows import followers_of
 from core.catalog.models import (
+    Follow,
     LiveAnnouncement,
     Notification,
+    NotifyChoice,
     Reminder,
     SavedSearch,
     SavedSearchHit,
     Space,
     StateChange,
+    UTCDateTime,
 )
 from core.catalog.saved_searches import matches, space_words
 from core.catalog.states import State
-from core.timeutil import isoformat
+from core.timeutil import isoformat, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +55,7 @@ def _host(space: Space) -> str:
     return (host.name or host.handle) if host is not None else "A host"
 
 
-def _add(session: Session, user_id: int, kind: str, space: Space, text: str, dedupe: str) -> None:
+def _add(session: Session, user_id: int, kind: str, space: Space, text: str, dedupe: str) -> bool:
     exists = session.scalar(
         select(func.count(Notification.id)).where(
             Notification.user_id == user_id,
@@ -65,6 +70,7 @@ def _add(session: Session, user_id: int, kind: str, space: Space, text: str, ded
                 user_id=user_id, kind=kind, space_id=space.id, dedupe=dedupe, text=text[:500]
             )
         )
+    return not exists
 
 
 def notify_person(
@@ -126,36 +132,80 @@ def _live_since(session: Session, space: Space) -> datetime | None:
     return at or space.started_at
 
 
+def _insert_ignoring_known(session: Session, rows: Select[Any], kind: str) -> None:
+    """Insert the notifications `rows` selects, skipping any the unique key already holds.
+
+    One INSERT ... SELECT, whatever the audience: a host with 100,000 followers going
+    live costs one statement, not 100,000 objects.
+    """
+    columns = ["user_id", "kind", "space_id", "dedupe", "text", "link", "created_at"]
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(Notification).from_select(columns, rows).on_conflict_do_nothing()
+    session.execute(statement)
+
+
+def _audience(
+    session: Session, space: Space, kind: str, dedupe: str, text: str, users: Any
+) -> None:
+    now = utcnow()
+    rows = select(
+        users.c.user_id,
+        literal(kind),
+        literal(space.id),
+        literal(dedupe),
+        literal(text[:500]),
+        literal(""),
+        literal(now, UTCDateTime()),
+    )
+    # SQLite needs a WHERE before ON CONFLICT to parse INSERT ... SELECT ... ON CONFLICT.
+    _insert_ignoring_known(session, rows.select_from(users).where(true()), kind)
+
+
 def notify_went_live(session: Session, space_ids: Iterable[int]) -> int:
-    """Notify reminders, followers and saved searches of spaces that just went live."""
+    """Notify reminders, followers and saved searches of spaces that just went live.
+
+    One notice per person per event: a reminder says it best, then a follow, then an
+    alert. Return how many spaces were announced.
+    """
     spaces = _newly_live(session, space_ids)
     if not spaces:
         return 0
     searches = list(session.scalars(select(SavedSearch)))
     for space, since in spaces:
         period = isoformat(since) or ""
-        # One notice per person per event: a reminder says it best, then a follow.
-        told: set[int] = set()
-        for reminder in session.scalars(select(Reminder).where(Reminder.space_id == space.id)):
-            text = f"Starting now: {_host(space)} started {_title(space)}"
-            _add(session, reminder.user_id, "reminder", space, text, "")
-            told.add(reminder.user_id)
-        if space.host is not None:
-            for user_id in set(followers_of(session, space.host.handle)) - told:
-                text = f"{_host(space)}, whom you follow, is live: {_title(space)}"
-                _add(session, user_id, "follow", space, text, period)
-                told.add(user_id)
-        words = space_words(space)
-        for search in searches:
-            if not matches(search, space, words) or _was_hit(session, search.id, space.id):
-                continue
-            # The hit feeds the search's Atom feed even when its owner was told already.
-            session.add(SavedSearchHit(search_id=search.id, space_id=space.id))
-            if search.user_id not in told:
-                text = f"Live now for your alert “{search.query or search.topic}”: {_title(space)}"
-                _add(session, search.user_id, "search", space, text, str(search.id))
-                told.add(search.user_id)
+        reminded = select(Reminder.user_id).where(Reminder.space_id == space.id)
+        text = f"Starting now: {_host(space)} started {_title(space)}"
+        _audience(session, space, "reminder", "", text, reminded.subquery())
+        if space.host is not None and space.host.handle:
+            followers = select(Follow.user_id).where(
+                Follow.handle == space.host.handle.lower(), Follow.user_id.not_in(reminded)
+            )
+            text = f"{_host(space)}, whom you follow, is live: {_title(space)}"
+            _audience(session, space, "follow", period, text, followers.subquery())
+        _alert(session, space, searches)
     return len(spaces)
+
+
+def _alert(session: Session, space: Space, searches: list[SavedSearch]) -> None:
+    """Record the saved searches `space` matches, and tell their owners not told yet."""
+    words = space_words(space)
+    told: set[int] | None = None
+    for search in searches:
+        if not matches(search, space, words) or _was_hit(session, search.id, space.id):
+            continue
+        # The hit feeds the search's Atom feed even when its owner was told already.
+        session.add(SavedSearchHit(search_id=search.id, space_id=space.id))
+        if told is None:
+            session.flush()
+            told = set(
+                session.scalars(
+                    select(Notification.user_id).where(Notification.space_id == space.id)
+                )
+            )
+        if search.user_id not in told:
+            text = f"Live now for your alert “{search.query or search.topic}”: {_title(space)}"
+            _add(session, search.user_id, "search", space, text, str(search.id))
+            told.add(search.user_id)
 
 
 def announce_missed(session: Session, now: datetime) -> int:
@@ -236,6 +286,38 @@ def deliver_starting(session: Session, now: datetime, user_id: int | None = None
     return count
 
 
+#: How long before a reminded space's start the optional "soon" notice goes out.
+SOON = timedelta(minutes=10)
+
+
+def deliver_soon(session: Session, now: datetime) -> int:
+    """Tell people who chose it that a reminded space starts within 10 minutes.
+
+    Only those whose choice for the "soon" trigger is not "off" (its default); the
+    unique key keeps it to one notice per reminder.
+    """
+    wanted = select(NotifyChoice.user_id).where(
+        NotifyChoice.trigger == "soon", NotifyChoice.channels != "off"
+    )
+    rows = session.execute(
+        select(Reminder.user_id, Space)
+        .join(Space, Reminder.space_id == Space.id)
+        .where(
+            Reminder.user_id.in_(wanted),
+            Space.state == State.SCHEDULED,
+            Space.hidden.is_(False),
+            Space.scheduled_start > now,
+            Space.scheduled_start <= now + SOON,
+        )
+    ).unique()
+    count = 0
+    for user_id, space in rows:
+        due = f"{space.scheduled_start:%H:%M} UTC" if space.scheduled_start else "soon"
+        text = f"In 10 minutes, at {due}: {_title(space)} with {_host(space)}"
+        count += _add(session, user_id, "soon", space, text, "")
+    return count
+
+
 def unread_count(session: Session, user_id: int) -> int:
     """Return how many notifications the user has not read."""
     return (
@@ -269,7 +351,12 @@ def mark_all_read(session: Session, user_id: int, now: datetime) -> None:
 
 
 class LiveNotifier:
-    """After-commit hook: announce spaces of a commit that went live."""
+    """After-commit hook: announce spaces of a commit that went live.
+
+    The notices are written here, in one statement per audience; sending them on
+    people's channels is the delivery jobs' work (worker.delivery), which the schedule's
+    dispatcher hands them to within a couple of seconds.
+    """
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog

@@ -27,6 +27,10 @@ def test_cron_registers_the_periodic_jobs(redis_client) -> None:
         "worker.liveness_jobs.prune_space_checks": (queues.SCHEDULE, 600),
         "worker.liveness_jobs.announce_missed_lives": (queues.SCHEDULE, 15),
         "worker.websub.renew_subscriptions": (queues.SCHEDULE, 30),
+        "worker.delivery.dispatch_notifications": (queues.SCHEDULE, 2),
+        "worker.delivery.notify_due_reminders": (queues.SCHEDULE, 5),
+        "worker.delivery.send_digests": (queues.SCHEDULE, 60),
+        "worker.delivery.prune_sessions": (queues.SCHEDULE, 600),
     }
 
 
@@ -37,6 +41,10 @@ def test_only_one_scheduler_leads(redis_client) -> None:
     assert first.leading and not second.leading
     ticks = Queue(queues.SCHEDULE, connection=redis_client)
     assert sorted(job.func_name for job in ticks.jobs) == [
+        "worker.delivery.dispatch_notifications",
+        "worker.delivery.notify_due_reminders",
+        "worker.delivery.prune_sessions",
+        "worker.delivery.send_digests",
         "worker.jobs.schedule_sources",
         "worker.liveness_jobs.announce_missed_lives",
         "worker.liveness_jobs.prune_space_checks",
@@ -44,9 +52,9 @@ def test_only_one_scheduler_leads(redis_client) -> None:
         "worker.websub.renew_subscriptions",
     ]
     [seen] = CronScheduler.all(redis_client)
-    assert seen.name == first.cron.name and len(seen._cron_jobs) == 5
+    assert seen.name == first.cron.name and len(seen._cron_jobs) == 9
     first.tick()  # nothing is due again this soon
-    assert len(ticks) == 5
+    assert len(ticks) == 9
 
     first.stop()
     assert redis_client.get(SCHEDULER_LOCK) is None

@@ -123,6 +123,7 @@ class Notification(Base):
     __tablename__ = "notifications"
     __table_args__ = (
         Index("ix_notifications_user_read", "user_id", "read_at"),
+        Index("ix_notifications_planned", "planned_at", "dispatched_at"),
         UniqueConstraint("user_id", "kind", "space_id", "dedupe"),
     )
 
@@ -135,5 +136,9 @@ class Notification(Base):
     text: Mapped[str] = mapped_column(String(500))
     # Where the notice leads, a path on the portal ("" : the space's page, if any).
     link: Mapped[str] = mapped_column(String(500), default="")
+    # Delivery on the person's channels: handed to a delivery job, then planned (its
+    # deliveries written). Both None: waiting for the dispatcher.
+    dispatched_at: Mapped[datetime | None]
+    planned_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     read_at: Mapped[datetime | None]

@@ -118,6 +118,9 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("link", sa.String(length=500), nullable=False, server_default="")
         )
+        batch_op.add_column(sa.Column("dispatched_at", core.catalog.models.base.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("planned_at", core.catalog.models.base.UTCDateTime(timezone=True), nullable=True))
+        batch_op.create_index("ix_notifications_planned", ["planned_at", "dispatched_at"], unique=False)
 
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.add_column(
@@ -160,6 +163,9 @@ def downgrade() -> None:
         batch_op.drop_column("email_verified_at")
 
     with op.batch_alter_table("notifications", schema=None) as batch_op:
+        batch_op.drop_index("ix_notifications_planned")
+        batch_op.drop_column("planned_at")
+        batch_op.drop_column("dispatched_at")
         batch_op.drop_column("link")
 
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
