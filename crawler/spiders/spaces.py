@@ -16,10 +16,12 @@ from twisted.python.failure import Failure
 from core.catalog.sources import LINK_LIST_KINDS
 from core.platforms.failures import http_reason
 from core.platforms.registry import canonical_url, fetchable, get, read_page
+from core.urls import same_machine, same_site
 from crawler.feeds import is_feed, read_feed
 from crawler.items import FeedHub, FoundSpace, Share
 from crawler.linkmemory import LinkMemory, LocalLinks, link_memory
 from crawler.links import read_links
+from crawler.settings import CONFIG_SETTING
 from crawler.shorteners import SPACE_LINK
 
 #: Signal sent with `event=dict(...)` for each page parsed and each failed request.
@@ -56,12 +58,16 @@ class SpacesSpider(scrapy.Spider):
         # A source of a link-list kind is read as one even when it does not look it.
         self.start_as_list = kind in LINK_LIST_KINDS
         self.links: LinkMemory = LocalLinks()
+        self.portal = ""  # our own portal: its pages describe spaces it indexed
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SpacesSpider:
         """Create the spider with the link memory its crawl's settings call for."""
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.links = link_memory(crawler.settings)
+        config = crawler.settings.get(CONFIG_SETTING)
+        if config is not None:
+            spider.portal = config.portal_url
         return spider
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
@@ -111,7 +117,12 @@ class SpacesSpider(scrapy.Spider):
             yield from self._follow(response, finds.follow)
             return
         sel = response.selector
-        space = read_page(sel, response.url)
+        # The portal's own space pages carry the spaces' metadata (JSON-LD) for others;
+        # read as spaces they would list each space a second time, under our address.
+        ours = bool(self.portal) and (
+            same_site(response.url, self.portal) or same_machine(response.url, self.portal)
+        )
+        space = None if ours else read_page(sel, response.url)
         if space is None:
             self._claim(keys, meta, None)
         else:

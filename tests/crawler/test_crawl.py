@@ -197,3 +197,25 @@ def test_the_resolver_refuses_at_connect_time_even_without_the_middleware(
     assert report.pages == 1 and report.errors == 2
     # Twisted reports a refused answer as a failed lookup; the reason is in the crawl log.
     assert all("DNS lookup failed" in message for message in report.error_messages)
+
+
+def test_the_portals_own_space_pages_are_not_listed_again(
+    site: Site, crawl_config: Config, services: Services
+) -> None:
+    # A shared link to the portal's page of a space: the page describes the space in
+    # JSON-LD for others, but the crawler must not list it a second time as ours.
+    site.routes.update(
+        {
+            "/": '<html><body><a href="/spaces/12">Jazz on the portal</a></body></html>',
+            "/spaces/12": ROOM.format(title="Late night jazz", id="r1"),
+        }
+    )
+    report = crawl([f"{site.url}/"], crawl_config.with_(portal_url=site.url), depth=1)
+    assert report.errors == 0, report.error_messages
+    assert "/spaces/12" in site.paths()
+    with services.catalog.session() as session:
+        assert session.scalars(select(Space)).all() == []
+    # Elsewhere the same page is a space like any other.
+    crawl([f"{site.url}/"], crawl_config, depth=1)
+    with services.catalog.session() as session:
+        assert [s.title for s in session.scalars(select(Space))] == ["Late night jazz"]
