@@ -2,7 +2,8 @@
 
 A browser that subscribes hands us a push service endpoint (RFC 8030), its P-256 public
 key and an auth secret. Each message is encrypted to those keys as `aes128gcm`
-(RFC 8291) and signed with our VAPID key (RFC 8292, core.vapid) by pywebpush.
+(RFC 8291) by pywebpush and signed with our VAPID key (RFC 8292, core.vapid); urllib3
+posts it, over a connection each sending thread keeps open to each push service.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-import requests
+import urllib3
 from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid02  # type: ignore[import-untyped]  # ships no type information
-from pywebpush import WebPushException, webpush  # type: ignore[import-untyped]  # ditto
+from pywebpush import WebPusher  # type: ignore[import-untyped]  # ditto
 
 from core import netguard
 from core.config import Config
@@ -180,19 +181,12 @@ def _listed(address: netguard.IPAddress, networks: list[netguard.Network]) -> bo
 _local = threading.local()
 
 
-def _session() -> requests.Session:
-    # One session per thread reuses connections to the push service between messages.
-    session: requests.Session | None = getattr(_local, "session", None)
-    if session is None:
-        session = requests.Session()
-        # A push service answers; it never redirects. Following one would let an
-        # endpoint steer our request somewhere the checks above never saw.
-        session.max_redirects = 0
-        # Push services are reached directly: no proxy from the environment, no .netrc
-        # (and no reading of either on every message).
-        session.trust_env = False
-        _local.session = session
-    return session
+def _pool() -> urllib3.PoolManager:
+    # One pool per thread keeps connections to each push service open between messages.
+    pool: urllib3.PoolManager | None = getattr(_local, "pool", None)
+    if pool is None:
+        pool = _local.pool = urllib3.PoolManager(num_pools=20, maxsize=1)
+    return pool
 
 
 def encode_payload(payload: dict[str, Any]) -> bytes:
@@ -239,52 +233,69 @@ def send_push(
     except BadSubscription as error:
         raise PushError(f"Not sent: {error}") from None
     origin = "{0.scheme}://{0.netloc}".format(urlsplit(device.endpoint))
-    claims: dict[str, str | int] = {
-        "sub": vapid_subject(config),
-        "aud": origin,
-        "exp": int(time.time()) + VAPID_TTL_S,
-    }
     headers: dict[str, str | int | float] = {"Urgency": urgency}
     if topic:
         headers["Topic"] = push_topic(topic)
     try:
-        signer = Vapid02(vapid_private_key(config), conf={"no-strict": True})
+        authorization = _vapid_header(config, origin)
     except VapidKeyError as error:
         raise PushError(str(error), True) from None
     info = {"endpoint": device.endpoint, "keys": {"p256dh": device.p256dh, "auth": device.auth}}
+    body = WebPusher(info).encode(encode_payload(payload), "aes128gcm")["body"]
+    headers.update(
+        {
+            "Authorization": authorization,
+            "Content-Encoding": "aes128gcm",
+            "Content-Type": "application/octet-stream",
+            "TTL": str(ttl_s),
+        }
+    )
     try:
-        webpush(
-            info,
-            data=encode_payload(payload),
-            vapid_private_key=signer,
-            vapid_claims=claims,
-            content_encoding="aes128gcm",
-            ttl=ttl_s,
-            headers=headers,
-            timeout=TIMEOUT_S,
-            requests_session=_session(),
+        answer = _pool().request(
+            "POST",
+            device.endpoint,
+            body=body,
+            headers={name: str(value) for name, value in headers.items()},
+            timeout=urllib3.Timeout(total=TIMEOUT_S),
+            retries=False,
+            redirect=False,
         )
-    except WebPushException as error:
-        raise _refusal(error) from None
-    except requests.TooManyRedirects:
-        raise PushError(
-            f"{origin} answered with a redirect, which push services never do."
-        ) from None
-    except requests.Timeout:
+    except urllib3.exceptions.TimeoutError:
         raise PushError(f"{origin} did not answer within {TIMEOUT_S} s.", True) from None
-    except requests.RequestException as error:
+    except urllib3.exceptions.HTTPError as error:
         raise PushError(f"Could not reach {origin}: {error}", True) from None
+    if 300 <= answer.status < 400:
+        raise PushError(f"{origin} answered with a redirect, which push services never do.")
+    if answer.status >= 400:
+        raise _refusal(answer.status, answer.data, answer.headers.get("Retry-After"))
 
 
-def _refusal(error: WebPushException) -> PushError:
-    response = error.response
-    status = int(getattr(response, "status_code", 0) or 0)
-    reason = (getattr(response, "text", "") or "").strip()[:200]
+#: VAPID headers by (key file, audience): a signed token is good for hours, so one is
+#: reused for many messages until it is within VAPID_REUSE_S of its expiry.
+_headers: dict[tuple[str, str], tuple[float, str]] = {}
+VAPID_REUSE_S = VAPID_TTL_S // 2
+
+
+def _vapid_header(config: Config, audience: str) -> str:
+    key = (str(config.data_dir), audience)
+    now = time.time()
+    cached = _headers.get(key)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    signer = Vapid02(vapid_private_key(config), conf={"no-strict": True})
+    claims = {"sub": vapid_subject(config), "aud": audience, "exp": int(now) + VAPID_TTL_S}
+    header = str(signer.sign(claims)["Authorization"])
+    _headers[key] = (now + VAPID_REUSE_S, header)
+    return header
+
+
+def _refusal(status: int, body: bytes, retry_after: str | None) -> PushError:
+    reason = body.decode("utf-8", "replace").strip()[:200]
     said = f"The push service answered {status}" + (f": {reason}" if reason else "")
     if status in (404, 410):
         return PushGone(f"{said} (this browser's subscription has ended)")
     if status == 429 or status >= 500:
-        return PushError(said, True, retry_after_s=_seconds(error.retry_after))
+        return PushError(said, True, retry_after_s=_seconds(retry_after))
     return PushError(said, False)
 
 
