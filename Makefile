@@ -37,7 +37,7 @@ up: install
 TEST_PROCESSES ?= 2
 
 test: install browser
-	$(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist loadfile
+	$(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist loadfile --no-loadscope-reorder
 
 lint: install
 	$(BIN)/ruff check .

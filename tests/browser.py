@@ -51,6 +51,22 @@ def launch_chromium(extra_flags: list[str] | None = None) -> Iterator:
             browser.close()
 
 
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """One Chromium for all of a module's tests: a launch costs seconds, a context almost
+    nothing, and contexts share no cookies, storage or permissions."""
+    with launch_chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def browser(chromium: Any) -> Iterator[Any]:
+    """The module's Chromium; the contexts (and pages) a test opened close when it ends."""
+    yield chromium
+    for context in chromium.contexts:
+        context.close()
+
+
 @contextmanager
 def serve(app: Flask | Callable[..., Any], port: int = 0) -> Iterator[str]:
     """Serve `app` (Flask or any WSGI app) on loopback (`port`, or a free one) in a thread;

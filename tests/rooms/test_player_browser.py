@@ -8,8 +8,10 @@ from typing import Any
 import pytest
 
 from rooms.client import create_room, join_host
-from tests.browser import launch_chromium
+from tests.browser import browser, chromium
 from tests.rooms.conftest import ServerThread, host_token
+
+__all__ = ["browser", "chromium"]
 
 pytestmark = pytest.mark.browser
 
@@ -28,9 +30,8 @@ def wait_until(page: Any, expression: str, timeout: float = 10.0) -> None:
 
 
 @pytest.fixture
-def page() -> Any:
-    with launch_chromium() as browser:
-        yield browser.new_page()
+def page(browser: Any) -> Any:
+    return browser.new_page()
 
 
 def test_listen_button_plays_the_room(server: ServerThread, page: Any) -> None:

@@ -11,9 +11,11 @@ from typing import Any
 import pytest
 
 from rooms.client import connect_control, create_room, join_host, join_listener
-from tests.browser import launch_chromium, serve
+from tests.browser import browser, chromium, serve
 from tests.rooms.conftest import ServerThread, free_port, host_token
 from tests.rooms.test_player_browser import page, wait_until  # noqa: F401 - fixture
+
+__all__ = ["browser", "chromium"]
 
 pytestmark = pytest.mark.browser
 
@@ -124,47 +126,48 @@ def test_host_avatar_rings_while_its_tone_plays(server: ServerThread, page: Any)
         server.call(host.close())
 
 
-def test_a_listeners_reaction_shows_on_their_avatar_for_others(server: ServerThread) -> None:
+def test_a_listeners_reaction_shows_on_their_avatar_for_others(
+    server: ServerThread, browser: Any
+) -> None:
     token = host_token()
     room = server.call(create_room(server.url, token, title="Clap along"))
     host = server.call(join_host(server.url, room["id"], token))
     other = server.call(join_listener(server.url, room["id"]))
     try:
-        with launch_chromium() as browser:
-            page = browser.new_page()
-            page.goto(f"{server.url}/s/{room['id']}/embed")
-            page.get_by_role("button", name="Listen").click()
-            wait_until(page, "window.spacesPlayer.state === 'playing'", 15)
-            wait_until(page, "window.spacesPlayer.audience.length === 2", 5)
-            avatar = page.locator(f".player-audience [data-peer-id='{other.peer_id}']")
-            assert avatar.is_visible()
+        page = browser.new_page()
+        page.goto(f"{server.url}/s/{room['id']}/embed")
+        page.get_by_role("button", name="Listen").click()
+        wait_until(page, "window.spacesPlayer.state === 'playing'", 15)
+        wait_until(page, "window.spacesPlayer.audience.length === 2", 5)
+        avatar = page.locator(f".player-audience [data-peer-id='{other.peer_id}']")
+        assert avatar.is_visible()
 
-            server.call(other.react("👏"))
-            wait_until(
-                page,
-                f"[...document.querySelectorAll(\".player-audience [data-peer-id='{other.peer_id}']"
-                " .player-float\")].some(e => e.textContent === '👏')",
-                5,
-            )
-            assert "reacted 👏" in page.locator(".player-reaction-log").inner_text()
+        server.call(other.react("👏"))
+        wait_until(
+            page,
+            f"[...document.querySelectorAll(\".player-audience [data-peer-id='{other.peer_id}']"
+            " .player-float\")].some(e => e.textContent === '👏')",
+            5,
+        )
+        assert "reacted 👏" in page.locator(".player-reaction-log").inner_text()
 
-            # The person in the browser reacts with the picker; it rises from their avatar.
-            me = page.evaluate("window.spacesPlayer.peerId")
-            picker = page.get_by_role("button", name="Send a reaction")
-            picker.click()
-            assert picker.get_attribute("aria-expanded") == "true"
-            page.get_by_role("button", name="React heart").click()
-            mine_selector = f".player-audience [data-peer-id='{me}'] .player-float"
-            mine = page.locator(mine_selector)
-            wait_until(
-                page,
-                f'!!document.querySelector("{mine_selector}")',
-                5,
-            )
-            assert "❤" in mine.first.inner_text()
-            page.keyboard.press("Escape")
-            assert picker.get_attribute("aria-expanded") == "false"
-            assert picker.evaluate("b => b === document.activeElement")
+        # The person in the browser reacts with the picker; it rises from their avatar.
+        me = page.evaluate("window.spacesPlayer.peerId")
+        picker = page.get_by_role("button", name="Send a reaction")
+        picker.click()
+        assert picker.get_attribute("aria-expanded") == "true"
+        page.get_by_role("button", name="React heart").click()
+        mine_selector = f".player-audience [data-peer-id='{me}'] .player-float"
+        mine = page.locator(mine_selector)
+        wait_until(
+            page,
+            f'!!document.querySelector("{mine_selector}")',
+            5,
+        )
+        assert "❤" in mine.first.inner_text()
+        page.keyboard.press("Escape")
+        assert picker.get_attribute("aria-expanded") == "false"
+        assert picker.evaluate("b => b === document.activeElement")
     finally:
         server.call(other.close())
         server.call(host.close())
@@ -226,7 +229,7 @@ def framing_page(html: str, port: int) -> AbstractContextManager[str]:
     return serve(answer, port)  # any WSGI app will do
 
 
-def test_embed_tells_the_portal_its_size_and_state(start_server: Any) -> None:
+def test_embed_tells_the_portal_its_size_and_state(start_server: Any, browser: Any) -> None:
     portal_port = free_port()
     server = start_server(portal_url=f"http://127.0.0.1:{portal_port}")
     token = host_token()
@@ -235,7 +238,7 @@ def test_embed_tells_the_portal_its_size_and_state(start_server: Any) -> None:
     src = f"{server.url}/s/{room['id']}/embed"
     html = FRAME_PAGE.format(src=src, rooms=server.url)
     try:
-        with launch_chromium() as browser, framing_page(html, portal_port) as portal:
+        with framing_page(html, portal_port) as portal:
             page = browser.new_page()
             page.goto(portal)
             wait_until(page, "window.received.some(m => m.type === 'spaces-player:size')", 10)

@@ -17,14 +17,17 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from core.config import RESPONSE_CACHE_TTL_S
-from tests.browser import launch_chromium
+from tests.browser import browser, chromium
 from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
+__all__ = ["browser", "chromium"]
+
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 
@@ -43,7 +46,7 @@ def wait_for(predicate, timeout: float, what: str):
             last = error
         if last and not isinstance(last, Exception):
             return last
-        time.sleep(1)
+        time.sleep(0.25)
     raise AssertionError(f"{what} did not happen within {timeout:.0f} s (last: {last!r})")
 
 
@@ -149,19 +152,18 @@ def test_demo_room_is_live_within_60_s(stack: dict) -> None:
     assert any(hit["id"] == item["id"] for hit in found["items"])
 
 
-def test_listen_in_the_browser_plays_audio(stack: dict) -> None:
+def test_listen_in_the_browser_plays_audio(stack: dict, browser: Any) -> None:
     item = stack.get("space") or wait_for(lambda: _live_demo(stack), 90, "demo live")
-    with launch_chromium() as browser:
-        page = browser.new_page()
-        page.goto(f"{stack['portal']}/spaces/{item['id']}")
-        frame = page.frame_locator("iframe.player")
-        frame.get_by_role("button", name="Listen").click()
-        energy = wait_for(
-            lambda: page.frames[1].evaluate("window.spacesPlayer && window.spacesPlayer.energy"),
-            30,
-            "inbound audio energy above zero",
-        )
-        assert energy > 0
+    page = browser.new_page()
+    page.goto(f"{stack['portal']}/spaces/{item['id']}")
+    frame = page.frame_locator("iframe.player")
+    frame.get_by_role("button", name="Listen").click()
+    energy = wait_for(
+        lambda: page.frames[1].evaluate("window.spacesPlayer && window.spacesPlayer.energy"),
+        30,
+        "inbound audio energy above zero",
+    )
+    assert energy > 0
 
 
 def test_ending_the_room_shows_ended_within_60_s(stack: dict) -> None:
@@ -217,7 +219,7 @@ def _find_live(stack: dict, words: str, title: str) -> dict | None:
     return None
 
 
-def test_a_host_opens_a_room_and_a_listener_finds_and_hears_it(stack: dict) -> None:
+def test_a_host_opens_a_room_and_a_listener_finds_and_hears_it(stack: dict, browser: Any) -> None:
     """Host journey and listener journey together, through the real UI of both servers."""
     title = "Jazz standards night with Ada"
     subprocess.run(
@@ -226,42 +228,41 @@ def test_a_host_opens_a_room_and_a_listener_finds_and_hears_it(stack: dict) -> N
         input="a long enough passphrase\n", text=True, check=True, capture_output=True,
         env=stack["env"], cwd=Path(stack["env"]["SPACES_DATA_DIR"]).parent,
     )  # fmt: skip
-    with launch_chromium() as browser:
-        host = browser.new_context().new_page()
-        host.goto(f"{stack['portal']}/account/signin")
-        host.fill("#email", "ada@example.test")
-        host.fill("#password", "a long enough passphrase")
-        host.get_by_role("button", name="Sign in").click()
-        host.goto(f"{stack['portal']}/host/")
-        host.fill("#room-title", title)
-        host.fill("#room-description", "Standards, requests welcome.")
-        host.fill("#room-topics", "jazz, music")
-        host.get_by_role("button", name="Open room").click()
-        share = host.locator("#share-link").input_value()
-        assert share.startswith(stack["rooms"] + "/s/")
-        with host.context.expect_page() as opened:
-            host.get_by_role("link", name="Go to your room").click()
-        room = opened.value
-        room.get_by_role("button", name="Join as host").click()
-        room.get_by_role("button", name="Unmute").click()  # hosts start muted
+    host = browser.new_context().new_page()
+    host.goto(f"{stack['portal']}/account/signin")
+    host.fill("#email", "ada@example.test")
+    host.fill("#password", "a long enough passphrase")
+    host.get_by_role("button", name="Sign in").click()
+    host.goto(f"{stack['portal']}/host/")
+    host.fill("#room-title", title)
+    host.fill("#room-description", "Standards, requests welcome.")
+    host.fill("#room-topics", "jazz, music")
+    host.get_by_role("button", name="Open room").click()
+    share = host.locator("#share-link").input_value()
+    assert share.startswith(stack["rooms"] + "/s/")
+    with host.context.expect_page() as opened:
+        host.get_by_role("link", name="Go to your room").click()
+    room = opened.value
+    room.get_by_role("button", name="Join as host").click()
+    room.get_by_role("button", name="Unmute").click()  # hosts start muted
 
-        # The room server pings the portal; the crawler reads the room's page.
-        found = wait_for(lambda: _find_live(stack, "jazz standards", title), 60, "found")
-        assert found["url"] == share
+    # The room server pings the portal; the crawler reads the room's page.
+    found = wait_for(lambda: _find_live(stack, "jazz standards", title), 60, "found")
+    assert found["url"] == share
 
-        listener = browser.new_context().new_page()
-        listener.goto(stack["portal"] + "/")
-        listener.fill("#site-q", "jazz standards")
-        listener.press("#site-q", "Enter")
-        listener.get_by_role("link", name=title).first.click()
-        listener.frame_locator("iframe.player").get_by_role("button", name="Listen").click()
-        player = next(f for f in listener.frames if f.url.startswith(stack["rooms"]))
-        energy = wait_for(
-            lambda: player.evaluate("window.spacesPlayer && window.spacesPlayer.energy"),
-            30,
-            "the listener hearing the host's microphone",
-        )
-        assert energy > 0
+    listener = browser.new_context().new_page()
+    listener.goto(stack["portal"] + "/")
+    listener.fill("#site-q", "jazz standards")
+    listener.press("#site-q", "Enter")
+    listener.get_by_role("link", name=title).first.click()
+    listener.frame_locator("iframe.player").get_by_role("button", name="Listen").click()
+    player = next(f for f in listener.frames if f.url.startswith(stack["rooms"]))
+    energy = wait_for(
+        lambda: player.evaluate("window.spacesPlayer && window.spacesPlayer.energy"),
+        30,
+        "the listener hearing the host's microphone",
+    )
+    assert energy > 0
 
 
 def test_ctrl_c_stops_everything(stack: dict) -> None:

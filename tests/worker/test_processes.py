@@ -149,8 +149,8 @@ def test_kill_9_mid_batch_loses_nothing_and_records_once(
             else:  # live: within an interval or so
                 assert next_check < utcnow() + _lease_s()
     # A stray replay of the lost batch (RQ's abandoned-job retry, say) records nothing new.
-    Queue(queues.LIVENESS, connection=redis).enqueue(check_spaces, ids)
-    time.sleep(3)
+    replay = Queue(queues.LIVENESS, connection=redis).enqueue(check_spaces, ids)
+    wait_for(lambda: replay.is_finished or replay.is_failed, 30, "the replayed batch")
     with fast_services.catalog.session() as session:
         for n, space_id in enumerate(ids):
             space = session.get(Space, space_id)

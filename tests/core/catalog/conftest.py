@@ -7,12 +7,12 @@ from collections.abc import Iterator
 import pytest
 
 from core.catalog.db import Catalog
-from core.catalog.migrate import upgrade
+from tests.support import migrate_catalog
 
 
 @pytest.fixture
 def catalog(database_url: str) -> Iterator[Catalog]:
-    upgrade(database_url)
+    migrate_catalog(database_url)
     built = Catalog(database_url)
     yield built
     built.dispose()

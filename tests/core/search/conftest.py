@@ -10,10 +10,10 @@ from contextlib import contextmanager
 import pytest
 
 from core.catalog.db import Catalog
-from core.catalog.migrate import upgrade
 from core.search.base import SearchBackend
 from tests.conftest import free_port
 from tests.core.search.osmem import PlainJsonNode, running_osmem
+from tests.support import migrate_catalog
 
 ELASTICSEARCH_URL = os.environ.get("SPACES_TEST_ELASTICSEARCH_URL", "")
 
@@ -28,7 +28,7 @@ def osmem_url() -> Iterator[str]:
 
 
 def _catalog(url: str) -> Catalog:
-    upgrade(url)
+    migrate_catalog(url)
     return Catalog(url)
 
 
