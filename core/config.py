@@ -81,7 +81,7 @@ class Config:
             x_api_url=(env.get("SPACES_X_API_URL") or cls.x_api_url).rstrip("/"),
             crawl_distributed=env.get("SPACES_CRAWL_DISTRIBUTED", "") in ("1", "true", "yes"),
             live_check_interval_s=float(env.get("SPACES_LIVE_CHECK_INTERVAL", "30")),
-            worker_ttl_s=_worker_ttl(env.get("SPACES_WORKER_TTL", "")),
+            worker_ttl_s=_seconds(env, "SPACES_WORKER_TTL", cls.worker_ttl_s, least=2),
             smtp_url=env.get("SPACES_SMTP_URL", ""),
             mail_from=env.get("SPACES_MAIL_FROM") or cls.mail_from,
             session_idle_s=_seconds(env, "SPACES_SESSION_IDLE", cls.session_idle_s),
@@ -131,21 +131,8 @@ class Config:
         return {key: value for key, value in env.items() if value}
 
 
-def _worker_ttl(value: str) -> int:
-    """Return the worker TTL an operator set, in whole seconds (at least 2), or the default."""
-    if not value.strip():
-        return Config.worker_ttl_s
-    try:
-        seconds = int(value)
-    except ValueError:
-        raise ValueError(f"SPACES_WORKER_TTL must be whole seconds, not {value!r}") from None
-    if seconds < 2:
-        raise ValueError(f"SPACES_WORKER_TTL must be at least 2 seconds, not {seconds}")
-    return seconds
-
-
-def _seconds(env: dict[str, str], name: str, default: int) -> int:
-    """Return the whole number of seconds (at least 60) set in `name`, or `default`."""
+def _seconds(env: dict[str, str], name: str, default: int, least: int = 60) -> int:
+    """Return the whole number of seconds (at least `least`) set in `name`, or `default`."""
     value = env.get(name, "").strip()
     if not value:
         return default
@@ -153,8 +140,8 @@ def _seconds(env: dict[str, str], name: str, default: int) -> int:
         seconds = int(value)
     except ValueError:
         raise ValueError(f"{name} must be whole seconds, not {value!r}") from None
-    if seconds < 60:
-        raise ValueError(f"{name} must be at least 60 seconds, not {seconds}")
+    if seconds < least:
+        raise ValueError(f"{name} must be at least {least} seconds, not {seconds}")
     return seconds
 
 

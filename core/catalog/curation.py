@@ -15,8 +15,32 @@ from urllib.parse import urlsplit
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
-from core.catalog.models import Ban, Space, SpaceCuration
+from core.catalog.models import AuditEntry, Ban, Space, SpaceCuration
 from core.timeutil import utcnow
+
+
+def add_audit_entry(
+    session: Session,
+    actor_id: int | None,
+    action: str,
+    target: str,
+    reason: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> AuditEntry:
+    """Add one entry to the audit log: who, what, why, and the state before and after."""
+    entry = AuditEntry(
+        actor_id=actor_id,
+        action=action[:40],
+        target=target[:400],
+        reason=reason,
+        before=before,
+        after=after,
+        at=utcnow(),
+    )
+    session.add(entry)
+    session.flush()
+    return entry
 
 
 def domain_of(url: str) -> str:

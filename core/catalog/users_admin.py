@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from core.catalog import auth_sessions
+from core.catalog.curation import add_audit_entry
 from core.catalog.models import AuditEntry, User
 from core.timeutil import utcnow
 
@@ -77,18 +78,8 @@ def record(
     """Add one audit entry; with no actor, it says it came from the command line."""
     if actor is None and "via" not in after:
         after = {**after, "via": COMMAND_LINE}
-    entry = AuditEntry(
-        actor_id=actor.id if actor is not None else None,
-        action=action[:40],
-        target=target[:400],
-        reason=reason[:MAX_REASON],
-        before=before,
-        after=after,
-        at=utcnow(),
-    )
-    session.add(entry)
-    session.flush()
-    return entry
+    actor_id = actor.id if actor is not None else None
+    return add_audit_entry(session, actor_id, action, target, reason[:MAX_REASON], before, after)
 
 
 def roles_of(user: User) -> dict[str, bool]:

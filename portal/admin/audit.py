@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.catalog.curation import add_audit_entry
 from core.catalog.models import AuditEntry
-from core.timeutil import utcnow
 from portal.admin.picks import picks_state, set_picks
 from portal.admin.state import KINDS, ActionError, State
 
@@ -51,36 +51,14 @@ def act(
     keep_all = removing or not full.get("exists", True)
     before = full if keep_all else {name: full.get(name) for name in after}
     write(session, key, after)
-    entry = AuditEntry(
-        actor_id=actor_id,
-        action=action[:40],
-        target=target[:400],
-        reason=why,
-        before=before,
-        after=dict(after),
-        at=utcnow(),
-    )
-    session.add(entry)
-    session.flush()
-    return entry
+    return add_audit_entry(session, actor_id, action, target, why, before, dict(after))
 
 
 def log_only(
     session: Session, actor_id: int | None, action: str, target: str, reason: str | None
 ) -> AuditEntry:
     """Log an action that changes no state (a recrawl, a reindex)."""
-    entry = AuditEntry(
-        actor_id=actor_id,
-        action=action[:40],
-        target=target[:400],
-        reason=check_reason(reason),
-        before={},
-        after={},
-        at=utcnow(),
-    )
-    session.add(entry)
-    session.flush()
-    return entry
+    return add_audit_entry(session, actor_id, action, target, check_reason(reason), {}, {})
 
 
 def undo(session: Session, actor_id: int | None, entry_id: int, reason: str | None) -> AuditEntry:

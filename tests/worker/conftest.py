@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from bench.peers.push_service import PushService
+from bench.peers.smtp_sink import SmtpSink
 from core.catalog.records import SpaceRecord
 from core.catalog.spaces import upsert_space
 from core.catalog.states import State
@@ -138,3 +140,18 @@ def fresh_http_pool() -> Iterator[None]:
     from worker import httppool
 
     httppool.close()
+
+
+@pytest.fixture
+def push_service() -> Iterator[PushService]:
+    """A push service on loopback that checks VAPID and decrypts what it is sent."""
+    server = PushService().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sink() -> Iterator[SmtpSink]:
+    """An SMTP server on loopback that keeps the mail it receives."""
+    with SmtpSink() as running:
+        yield running

@@ -32,19 +32,6 @@ from worker.run import HeartbeatWorker
 
 
 @pytest.fixture
-def push_service() -> Iterator[PushService]:
-    server = PushService().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def sink() -> Iterator[SmtpSink]:
-    with SmtpSink() as running:
-        yield running
-
-
-@pytest.fixture
 def notify_services(services: Services, sink: SmtpSink) -> Iterator[Services]:
     config = services.config.with_(smtp_url=sink.url, crawl_allow=("127.0.0.1",))
     installed = context.install(dataclasses.replace(services, config=config))

@@ -66,12 +66,6 @@ def push_service() -> Iterator[SlowPushService]:
 
 
 @pytest.fixture
-def sink() -> Iterator[SmtpSink]:
-    with SmtpSink() as running:
-        yield running
-
-
-@pytest.fixture
 def kill_services(queued_services: Services, sink: SmtpSink) -> Iterator[Services]:
     config = queued_services.config.with_(worker_ttl_s=TTL_S, smtp_url=sink.url)
     installed = context.install(dataclasses.replace(queued_services, config=config))
