@@ -38,7 +38,10 @@ def config(config: Config, smtp_url: str) -> Config:
 
 
 # Nothing listens there: the mail server is down.
-mail_server_down = pytest.mark.parametrize("smtp_url", [f"smtp://127.0.0.1:{free_port()}"])
+# The id is fixed: every test process must collect the same test names, whatever port.
+mail_server_down = pytest.mark.parametrize(
+    "smtp_url", [f"smtp://127.0.0.1:{free_port()}"], ids=["mail-server-down"]
+)
 
 
 def _link(mail: Received, kind: str) -> str:
