@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from rooms.client import RoomConnection, create_room, join_host, join_listener
+from tests.browser import browser, chromium  # noqa: F401 - fixtures
 from tests.rooms.conftest import ServerThread, host_token
 from tests.rooms.test_player_browser import page, wait_until  # noqa: F401 - fixture
 

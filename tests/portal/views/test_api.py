@@ -138,6 +138,7 @@ def test_openapi_document_matches_the_api(client, make_space) -> None:
         "/spaces",
         "/spaces/{id}",
         "/suggest",
+        "/suggest/opensearch",
         "/ping",
         "/submissions",
         "/openapi.json",
