@@ -117,7 +117,8 @@ def test_trending_counts_shares_first_seen_in_its_window(
         }
     )
     old = [f"{site.url}/old1", f"{site.url}/old2"]
-    assert run_crawl(old, both_names, depth=2, settings=AGAIN).errors == 0
+    report = run_crawl(old, both_names, depth=2, settings=AGAIN)
+    assert report.errors == 0, report.error_messages
     days_ago = utcnow() - timedelta(days=2)
     with services.catalog.session() as session:
         session.execute(update(Sighting).values(first_seen=days_ago, last_seen=days_ago))
@@ -140,7 +141,8 @@ def test_the_home_page_shows_a_space_shared_by_two_names_once(
         {"/a": page((share_url, "Jazz")), "/b": page((alias(share_url), "Jazz by name"))}
     )
     pages = [f"{site.url}/a", f"{site.url}/b"]
-    assert run_crawl(pages, both_names, depth=2, settings=FAST).errors == 0
+    report = run_crawl(pages, both_names, depth=2, settings=FAST)
+    assert report.errors == 0, report.error_messages
     client = create_app(services.config, services).test_client()
     html = client.get("/").get_data(as_text=True)
     listed = html.split('id="trending"')[1]
