@@ -101,6 +101,7 @@ class PushService(LoopbackAiohttpServer):
         self.refusals: list[tuple[int, str]] = []  # (status, why) for each refused push
         self._failures: list[tuple[int, int | None]] = []  # (status, Retry-After) to give
         self._keys: dict[str, ec.EllipticCurvePublicKey] = {}
+        self._verified: dict[str, tuple[dict[str, Any], str]] = {}  # Authorization -> claims
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
 
@@ -233,7 +234,27 @@ class PushService(LoopbackAiohttpServer):
         return ""
 
     def _check_vapid(self, authorization: str) -> tuple[dict[str, Any], str]:
-        """Return the claims and key of a valid `vapid t=..., k=...`; raise ValueError."""
+        """Return the claims and key of a valid `vapid t=..., k=...`; raise ValueError.
+
+        A token whose signature verified once is remembered, as push services do: a
+        sender reuses one token for many messages. Its claims are checked every time.
+        """
+        verified = self._verified.get(authorization)
+        if verified is None:
+            verified = self._verify(authorization)
+            self._verified[authorization] = verified
+        claims, key = verified
+        now = time.time()
+        if claims.get("aud") != self.base:
+            raise ValueError(f"aud is {claims.get('aud')!r}, not {self.base!r}")
+        exp = claims.get("exp")
+        if not isinstance(exp, int) or not now < exp <= now + 86_400:
+            raise ValueError("exp must be in the future and at most 24 h ahead")
+        if not isinstance(claims.get("sub"), str) or not claims["sub"]:
+            raise ValueError("sub is missing")
+        return claims, key
+
+    def _verify(self, authorization: str) -> tuple[dict[str, Any], str]:
         scheme, _, rest = authorization.partition(" ")
         if scheme.lower() != "vapid":
             raise ValueError(f"scheme is {scheme!r}, not vapid")
@@ -259,14 +280,6 @@ class PushService(LoopbackAiohttpServer):
             raise ValueError("the signature does not verify with k") from None
         if not isinstance(claims, dict):
             raise ValueError("the claims are not an object")
-        now = time.time()
-        if claims.get("aud") != self.base:
-            raise ValueError(f"aud is {claims.get('aud')!r}, not {self.base!r}")
-        exp = claims.get("exp")
-        if not isinstance(exp, int) or not now < exp <= now + 86_400:
-            raise ValueError("exp must be in the future and at most 24 h ahead")
-        if not isinstance(claims.get("sub"), str) or not claims["sub"]:
-            raise ValueError("sub is missing")
         return claims, key
 
     def _public_key(self, key: str) -> ec.EllipticCurvePublicKey:
