@@ -18,7 +18,7 @@ from email.message import EmailMessage
 from html import escape
 
 from core import metrics
-from core.catalog import auth_sessions, deliveries
+from core.catalog import auth_sessions, deliveries, push_devices
 from core.catalog.deliveries import Claimed
 from core.catalog.notifications import deliver_soon, deliver_starting
 from core.catalog.people import EMAIL
@@ -107,6 +107,8 @@ def _send_all(config: Config, claimed: list[Claimed]) -> dict[str, int]:
         with services.catalog.session() as session:
             now = utcnow()
             deliveries.sent(session, (item.id for item, error in done if error is None), now)
+            reached = [item.device.id for item, error in done if error is None and item.device]
+            push_devices.mark_used(session, reached, now)
             for item, error in done:
                 if error is None:
                     outcomes[item.channel, "sent"] += 1

@@ -15,13 +15,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from core.catalog.models import Delivery, Notification, PushDevice, User
 from core.catalog.people import EMAIL, PUSH, channel_of, channels, choices_of
+from core.catalog.push_devices import forget_devices
 
 #: Waits before each retry of a delivery that failed for a passing reason; then it is dead.
 BACKOFF_S = (10, 60, 300, 1800, 7200)
@@ -234,7 +235,7 @@ def device_gone(session: Session, item: Claimed, now: datetime) -> None:
         .values(status=DEAD, error="the browser unsubscribed (the push service answered gone)")
     )
     if item.device is not None:
-        session.execute(delete(PushDevice).where(PushDevice.id == item.device.id))
+        forget_devices(session, [item.device.id])
 
 
 def digests_due(session: Session, now: datetime, every: timedelta, limit: int) -> list[int]:

@@ -144,6 +144,9 @@ def test_a_followed_host_going_live_reaches_each_device_and_inbox_as_chosen(
     run_worker(services)
     assert len(push_service.received()) == 3 and len(sink.messages) == 1
     assert metrics.delivery_counts(services.redis)[("push", "sent")] == 3
+    with services.catalog.sessions() as session:
+        used = session.scalars(select(PushDevice.last_used_at).where(PushDevice.user_id == pusher))
+        assert all(at is not None for at in used)
 
 
 def test_failures_retry_with_back_off_and_gone_devices_are_dropped(
