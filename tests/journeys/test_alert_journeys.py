@@ -94,7 +94,9 @@ def test_a_listener_gets_the_live_mail_they_chose_and_stops_it_in_one_click(
             assert found is not None
             record_observation(session, found, Observation(state=State.LIVE, listener_count=4))
         config = world.config.with_(smtp_url=sink.url)
-        context.install(dataclasses.replace(world.services, config=config))
+        # The same Redis: a copy without it would start an embedded server of its own.
+        same = dataclasses.replace(world.services, config=config, _redis=world.services.redis)
+        context.install(same)
         try:
             delivery.dispatch_notifications()
             run_worker(config, [NOTIFY], scheduler=False, burst=True)

@@ -25,7 +25,10 @@ def crawl_now(world: World) -> None:
     """Run the worker over the crawl-now queue until it is empty, as `spaces worker` would."""
     # The crawler may fetch the room server on loopback, as `spaces up` allows it.
     config = world.config.with_(crawl_allow=("127.0.0.1",))
-    services: Services = dataclasses.replace(world.services, config=config)
+    # The same Redis: a copy without it would start an embedded server of its own.
+    services: Services = dataclasses.replace(
+        world.services, config=config, _redis=world.services.redis
+    )
     context.install(services)
     try:
         run_worker(config, [CRAWL_NOW], scheduler=False, burst=True)
