@@ -42,6 +42,11 @@ def record_a_space(server: ServerThread, seconds: float = 2.5) -> str:
         host = await join_host(server.url, room["id"], token, tone_hz=660.0)
         listener = await join_listener(server.url, room["id"])
         try:
+            # The clock starts once the room's audio flows: on a busy machine connecting
+            # alone can take seconds, which would leave the recording short.
+            deadline = time.monotonic() + 30
+            while listener.frame_count < 10 and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
             await asyncio.sleep(seconds)
             status, body, _ = await get(f"{server.url}/api/rooms/{room['id']}", None)
             assert json.loads(body)["recording_url"] == ""  # no replay while live
