@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, g, request
+from flask import Flask, g
 
 from core.catalog import follows, reminders
 from core.catalog import notifications as notify
-from core.catalog.notifications import deliver_starting
 from portal.accounts import current_user
 from portal.context import current_services
 from portal.listeners.me import me
@@ -50,15 +49,3 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(push)
     app.register_blueprint(notify_settings)
     app.context_processor(_helpers)
-
-    @app.before_request
-    def deliver_reminders() -> None:
-        # Reminders whose start time came are delivered as their owner browses, so the
-        # count in the nav is right without a periodic job (a worker may run one too).
-        if request.method != "GET" or request.endpoint in (None, "static"):
-            return
-        user = current_user()
-        if user is None:
-            return
-        with current_services().catalog.session() as db:
-            deliver_starting(db, g.now, user.id)

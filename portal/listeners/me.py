@@ -55,8 +55,7 @@ def overview() -> BaseResponse | str:
 def notifications() -> str:
     """List the user's notifications, newest first."""
     user = signed_in_user()
-    with current_services().catalog.session() as db:
-        notify.deliver_starting(db, g.now, user.id)
+    with current_services().catalog.sessions() as db:
         items = notify.recent(db, user.id)
     return render_template("portal/me/notifications.html", items=items)
 

@@ -13,6 +13,8 @@ from core.catalog.records import Observation
 from core.catalog.spaces import record_observation
 from core.catalog.states import State
 from tests.portal.accounts.helpers import csrf, make_user, sign_in
+from worker import context
+from worker.delivery import notify_due_reminders
 
 
 @pytest.fixture
@@ -82,6 +84,12 @@ def test_reminder_notifies_when_it_starts_and_when_live(client, services, member
     with services.catalog.session() as session:
         due_at = _now() - timedelta(minutes=1)
         session.get(Space, soon).scheduled_start = due_at
+    # The worker's schedule tells reminders that their space is due, every few seconds.
+    context.install(services)
+    try:
+        assert notify_due_reminders() == 1
+    finally:
+        context.reset()
     html = client.get("/").get_data(as_text=True)
     assert 'data-unread="1"' in html
     due = f"{due_at:%H:%M} UTC"
