@@ -89,6 +89,17 @@ class World:
         watch_errors(page)
         return page
 
+    def sign_up(self, page: Any, name: str, handle: str, email: str) -> None:
+        """Create an account through the portal's sign-up form, as a new person would."""
+        page.goto(f"{self.portal}/account/signup")
+        page.get_by_label("Your name").fill(name)
+        page.get_by_label("Handle").fill(handle)
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password", exact=False).first.fill(PASSWORD)
+        page.get_by_label("Password again").fill(PASSWORD)
+        page.get_by_role("button", name="Create account").click()
+        page.wait_for_url(f"{self.portal}/")
+
     def sign_in(self, page: Any, email: str) -> None:
         """Sign in through the portal's form, as the person would."""
         page.goto(f"{self.portal}/account/signin")

@@ -22,7 +22,6 @@ from core.mail import outbox_folder
 from core.queues import NOTIFY
 from tests.browser import PHONE
 from tests.journeys.conftest import World
-from tests.portal.accounts.helpers import PASSWORD
 from worker import context, delivery
 from worker.run import run_worker
 
@@ -65,14 +64,7 @@ def test_a_listener_gets_the_live_mail_they_chose_and_stops_it_in_one_click(
     lea = world.page(viewport=PHONE)
 
     # Lea signs up; with no SMTP server set, her confirmation waits in the outbox.
-    lea.goto(f"{world.portal}/account/signup")
-    lea.get_by_label("Your name").fill("Lea Park")
-    lea.get_by_label("Handle").fill("lea")
-    lea.get_by_label("Email").fill("lea@example.org")
-    lea.get_by_label("Password", exact=False).first.fill(PASSWORD)
-    lea.get_by_label("Password again").fill(PASSWORD)
-    lea.get_by_role("button", name="Create account").click()
-    lea.wait_for_url(f"{world.portal}/")
+    world.sign_up(lea, "Lea Park", "lea", "lea@example.org")
     verify = outbox_link(outbox_folder(world.config), r"http://\S+/account/verify/\S+")
     lea.goto(verify)
     assert "verified" in lea.locator("main").inner_text().lower()

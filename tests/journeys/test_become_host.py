@@ -14,7 +14,7 @@ from core.queues import CRAWL_NOW
 from core.services import Services
 from tests.browser import DESKTOP, PHONE, save_screenshot, wait_until
 from tests.journeys.conftest import World
-from tests.portal.accounts.helpers import PASSWORD, make_user
+from tests.portal.accounts.helpers import make_user
 from worker import context
 from worker.run import run_worker
 
@@ -39,14 +39,7 @@ def crawl_now(world: World) -> None:
 def test_a_new_listener_asks_to_host_is_approved_and_opens_a_live_room(world: World) -> None:
     # A new person signs up, as anyone would.
     nia = world.page(viewport=PHONE)
-    nia.goto(f"{world.portal}/account/signup")
-    nia.get_by_label("Your name").fill("Nia Long")
-    nia.get_by_label("Handle").fill("nia")
-    nia.get_by_label("Email").fill("nia@example.org")
-    nia.get_by_label("Password", exact=False).first.fill(PASSWORD)
-    nia.get_by_label("Password again").fill(PASSWORD)
-    nia.get_by_role("button", name="Create account").click()
-    nia.wait_for_url(f"{world.portal}/")
+    world.sign_up(nia, "Nia Long", "nia", "nia@example.org")
 
     # Hosting is asked for from the account page, with a reason.
     nia.goto(f"{world.portal}/account/settings")
