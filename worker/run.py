@@ -13,6 +13,8 @@ import logging
 import signal
 import threading
 import uuid
+from types import FrameType
+from typing import Any
 
 import redis
 from redis.lock import Lock
@@ -63,6 +65,21 @@ class HeartbeatWorker(SimpleWorker):
             maintenance_interval=MAINTENANCE_EVERY_S,
         )
         self.ttl_s = ttl_s
+
+    def bootstrap(self, *args: Any, **kwargs: Any) -> None:
+        """Register the worker, taking a SIGINT/SIGTERM that comes meanwhile as a stop.
+
+        RQ registers the worker and only then installs its signal handlers; a stop sent
+        in between killed the process and left it registered, its lock held.
+        """
+
+        def stop_when_started(signum: int, frame: FrameType | None) -> None:
+            self.log.info("Worker %s: stop requested while starting", self.name)
+            self._stop_requested = True
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, stop_when_started)
+        super().bootstrap(*args, **kwargs)
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         """Return how long a job's execution counts as alive without a new heartbeat."""

@@ -15,7 +15,7 @@ from core.redisconn import embedded_redis_url
 from core.services import Services
 from tests.conftest import REDIS_URL
 from tests.worker.conftest import StatusServer, add_space, room
-from worker.run import SCHEDULER_LOCK, Scheduler, build_cron, run_worker
+from worker.run import SCHEDULER_LOCK, HeartbeatWorker, Scheduler, build_cron, run_worker
 
 
 def test_cron_registers_the_periodic_jobs(redis_client) -> None:
@@ -115,3 +115,25 @@ def test_python_m_worker_stops_cleanly_on_sigterm(queued_services: Services, red
         child.stderr.close()
     assert Worker.all(connection=redis_client) == []
     assert redis_client.get(SCHEDULER_LOCK) is None
+
+
+class SignalledWhileStarting(HeartbeatWorker):
+    """A worker sent SIGTERM just after it is registered, before it works any queue."""
+
+    def register_birth(self) -> None:
+        super().register_birth()
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def test_a_stop_sent_while_the_worker_starts_stops_it_cleanly(
+    queued_services: Services, redis_client
+) -> None:
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        worker = SignalledWhileStarting(
+            [queues.queue(queued_services, queues.CRAWL)], connection=redis_client, ttl_s=30
+        )
+        assert worker.work(burst=False) is False  # not blocked waiting for jobs
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert Worker.all(connection=redis_client) == []
