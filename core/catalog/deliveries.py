@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -36,15 +37,49 @@ DIGEST, DIGESTING, SKIPPED = "digest", "digesting", "skipped"
 
 
 @dataclass(frozen=True)
+class Notice:
+    """What sending needs of a notice."""
+
+    id: int
+    kind: str
+    text: str
+    link: str
+    space_id: int | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Whom a delivery goes to."""
+
+    id: int
+    email: str
+
+
+@dataclass(frozen=True)
+class Device:
+    """A browser a push goes to (core.push.PushTarget)."""
+
+    id: int
+    endpoint: str
+    p256dh: str
+    auth: str
+
+
+@dataclass(frozen=True)
 class Claimed:
-    """A delivery this process holds the lease on, with what sending it needs."""
+    """A delivery this process holds the lease on, with what sending it needs.
+
+    Plain values, not catalog objects: a batch of thousands is loaded in one query and
+    used after its session ends.
+    """
 
     id: int
     channel: str
     attempts: int
-    notification: Notification
-    user: User
-    device: PushDevice | None
+    notification: Notice
+    user: Recipient
+    device: Device | None
 
 
 def undispatched(session: Session, now: datetime, limit: int) -> list[int]:
@@ -75,46 +110,48 @@ def plan(session: Session, ids: Sequence[int], now: datetime) -> int:
     Email goes only to verified addresses; it waits for the digest when the person
     chose one.
     """
-    notices = list(
-        session.execute(
-            select(Notification, User)
-            .join(User, User.id == Notification.user_id)
-            .where(Notification.id.in_(ids), Notification.planned_at.is_(None))
+    notices = session.execute(
+        select(
+            Notification.id,
+            Notification.kind,
+            User.id,
+            User.email_verified_at.is_not(None),
+            User.mail_digest,
         )
-    )
+        .join(User, User.id == Notification.user_id)
+        .where(Notification.id.in_(ids), Notification.planned_at.is_(None))
+    ).all()
     if not notices:
         return 0
-    user_ids = sorted({user.id for _, user in notices})
-    choices = choices_of(session, user_ids)
+    choices = choices_of(session, sorted({user_id for _, _, user_id, _, _ in notices}))
+    chosen = {
+        notice_id: channels(channel_of(choices, user_id, kind))
+        for notice_id, kind, user_id, _, _ in notices
+    }
+    wants_push = {user_id for notice_id, _, user_id, _, _ in notices if PUSH in chosen[notice_id]}
     devices: dict[int, list[int]] = {}
-    wants_push = [
-        user.id for notice, user in notices
-        if PUSH in channels(channel_of(choices, user.id, notice.kind))
-    ]  # fmt: skip
     if wants_push:
         rows = session.execute(
-            select(PushDevice.user_id, PushDevice.id).where(PushDevice.user_id.in_(set(wants_push)))
+            select(PushDevice.user_id, PushDevice.id).where(PushDevice.user_id.in_(wants_push))
         )
         for user_id, device_id in rows:
             devices.setdefault(user_id, []).append(device_id)
     values: list[dict[str, object]] = []
-    for notice, user in notices:
-        chosen = channels(channel_of(choices, user.id, notice.kind))
-        if PUSH in chosen:
-            for device_id in devices.get(user.id, []):
-                values.append(_row(notice.id, PUSH, str(device_id), PENDING, now))
-        if EMAIL in chosen:
-            if user.email_verified_at is None:
-                status = SKIPPED
-            else:
-                status = DIGEST if user.mail_digest else PENDING
-            values.append(_row(notice.id, EMAIL, "", status, now))
+    for notice_id, _, user_id, verified, digest in notices:
+        if PUSH in chosen[notice_id]:
+            for device_id in devices.get(user_id, []):
+                values.append(_row(notice_id, PUSH, str(device_id), PENDING, now))
+        if EMAIL in chosen[notice_id]:
+            status = (DIGEST if digest else PENDING) if verified else SKIPPED
+            values.append(_row(notice_id, EMAIL, "", status, now))
     if values:
+        # One statement run for many rows (executemany), compiled once and cached.
         insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        session.execute(insert(Delivery).values(values).on_conflict_do_nothing())
+        table = cast(Table, Delivery.__table__)
+        session.connection().execute(insert(table).on_conflict_do_nothing(), values)
     session.execute(
         update(Notification)
-        .where(Notification.id.in_([notice.id for notice, _ in notices]))
+        .where(Notification.id.in_([notice_id for notice_id, *_ in notices]))
         .values(planned_at=now)
     )
     return len(values)
@@ -170,28 +207,48 @@ def _load(session: Session, ids: list[int]) -> list[Claimed]:
     if not ids:
         return []
     rows = session.execute(
-        select(Delivery, Notification, User)
+        select(
+            Delivery.id,
+            Delivery.channel,
+            Delivery.attempts,
+            Delivery.target,
+            Notification.id,
+            Notification.kind,
+            Notification.text,
+            Notification.link,
+            Notification.space_id,
+            Notification.created_at,
+            User.id,
+            User.email,
+        )
         .join(Notification, Notification.id == Delivery.notification_id)
         .join(User, User.id == Notification.user_id)
         .where(Delivery.id.in_(ids))
-    )
-    found = list(rows)
-    device_ids = [int(d.target) for d, _, _ in found if d.channel == PUSH and d.target.isdigit()]
+    ).all()
+    device_ids = [int(row[3]) for row in rows if row[1] == PUSH and row[3].isdigit()]
     devices = {
-        device.id: device
-        for device in session.scalars(select(PushDevice).where(PushDevice.id.in_(device_ids)))
+        device_id: Device(device_id, endpoint, p256dh, auth)
+        for device_id, endpoint, p256dh, auth in session.execute(
+            select(PushDevice.id, PushDevice.endpoint, PushDevice.p256dh, PushDevice.auth).where(
+                PushDevice.id.in_(device_ids)
+            )
+        )
     }
     return [
         Claimed(
-            id=delivery.id,
-            channel=delivery.channel,
-            attempts=delivery.attempts,
-            notification=notice,
-            user=user,
-            device=devices.get(int(delivery.target)) if delivery.target.isdigit() else None,
+            id=delivery_id,
+            channel=channel,
+            attempts=attempts,
+            notification=Notice(notice_id, kind, text, link, space_id, created_at),
+            user=Recipient(user_id, email),
+            device=devices.get(int(target)) if target.isdigit() else None,
         )
-        for delivery, notice, user in found
-    ]
+        for (
+            delivery_id, channel, attempts, target,
+            notice_id, kind, text, link, space_id, created_at,
+            user_id, email,
+        ) in rows
+    ]  # fmt: skip
 
 
 def due(session: Session, now: datetime, limit: int) -> list[int]:
