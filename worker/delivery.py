@@ -4,12 +4,14 @@ The dispatcher (a schedule tick every couple of seconds, and straight after a sp
 goes live) hands new notices to `deliver` jobs in batches on the `notify` queue, so a
 host with 100,000 followers is many short jobs that other queues' work slips between.
 Each job plans the notices' deliveries, claims them (core.catalog.deliveries) and
-sends them from a few threads at once, recording each result as it comes.
+sends them, SENDERS at once from one event loop, recording each result as it comes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from asyncio import FIRST_COMPLETED
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -24,7 +26,7 @@ from core.catalog.notifications import deliver_soon, deliver_starting
 from core.catalog.people import EMAIL
 from core.config import Config
 from core.mail import Mailer, MailError, build_mailer, compose
-from core.push import PushError, PushGone, send_push
+from core.push import PushError, PushGone, PushSender
 from core.queues import DELIVER_JOB, NOTIFY, enqueue_batches
 from core.timeutil import utcnow
 from core.unsubscribe import unsubscribe_url
@@ -38,7 +40,7 @@ BATCH = 200
 #: Sends in flight at once per job: pushes and mail mostly wait on the network.
 SENDERS = 16
 #: Results recorded per commit while a batch is sent.
-RECORD_EVERY = 25
+RECORD_EVERY = 50
 #: Mail waiting for a digest goes out once its oldest notice is this old.
 DIGEST_EVERY = timedelta(hours=24)
 DISPATCH_LIMIT = 50_000
@@ -96,20 +98,26 @@ def _drop_journaled(claimed: list[Claimed]) -> list[Claimed]:
 def _send_all(config: Config, claimed: list[Claimed]) -> dict[str, int]:
     if not claimed:
         return {}
+    return asyncio.run(_send_batch(config, claimed))
+
+
+async def _send_batch(config: Config, claimed: list[Claimed]) -> dict[str, int]:
+    """Send `claimed`, SENDERS at a time, journaling and recording results as they come.
+
+    Pushes go out from this event loop; mail (smtplib blocks) from a few threads.
+    Redis and the catalog are written from threads too, so sends go on meanwhile.
+    """
     services = context.services()
     mailer = build_mailer(config)
     outcomes: Counter[tuple[str, str]] = Counter()
-    done: list[tuple[Claimed, Exception | None]] = []
 
-    def record() -> None:
-        if not done:
-            return
+    def record(results: list[tuple[Claimed, Exception | None]]) -> None:
         with services.catalog.session() as session:
             now = utcnow()
-            deliveries.sent(session, (item.id for item, error in done if error is None), now)
-            reached = [item.device.id for item, error in done if error is None and item.device]
+            deliveries.sent(session, (item.id for item, error in results if error is None), now)
+            reached = [item.device.id for item, error in results if error is None and item.device]
             push_devices.mark_used(session, reached, now)
-            for item, error in done:
+            for item, error in results:
                 if error is None:
                     outcomes[item.channel, "sent"] += 1
                 elif isinstance(error, PushGone):
@@ -121,44 +129,68 @@ def _send_all(config: Config, claimed: list[Claimed]) -> dict[str, int]:
                     status = deliveries.failed(session, item, str(error), now, temporary=temporary)
                     outcomes[item.channel, "failed" if status == deliveries.FAILED else "dead"] += 1
                     log.warning("%s delivery %d %s: %s", item.channel, item.id, status, error)
-        journaled = [item.id for item, error in done if error is None]
+        journaled = [item.id for item, error in results if error is None]
         if journaled:
             services.redis.srem(SENT_JOURNAL, *journaled)
-        done.clear()
 
-    def send(item: Claimed) -> tuple[Claimed, Exception | None]:
-        outcome = _send(config, mailer, item)
-        if outcome[1] is None:
-            services.redis.sadd(SENT_JOURNAL, item.id)
-        return outcome
+    loop = asyncio.get_running_loop()
+    turns = asyncio.Semaphore(SENDERS)
+    done: list[tuple[Claimed, Exception | None]] = []
+    with ThreadPoolExecutor(SENDERS, thread_name_prefix="mail") as mail_threads:
+        async with PushSender(config, SENDERS) as pusher:
 
-    with ThreadPoolExecutor(SENDERS, thread_name_prefix="deliver") as pool:
-        for item, error in pool.map(send, claimed):
-            done.append((item, error))
-            if len(done) >= RECORD_EVERY:
-                record()
-    record()
+            async def send(item: Claimed) -> tuple[Claimed, Exception | None]:
+                async with turns:
+                    if item.channel == EMAIL:
+                        return await loop.run_in_executor(
+                            mail_threads, _send_mail, config, mailer, item
+                        )
+                    return await _send_push(config, pusher, item)
+
+            pending = {asyncio.ensure_future(send(item)) for item in claimed}
+            while pending:
+                finished, pending = await asyncio.wait(pending, return_when=FIRST_COMPLETED)
+                results = [task.result() for task in finished]
+                sent = [item.id for item, error in results if error is None]
+                if sent:
+                    # Journaled the moment they are known sent, before they are recorded.
+                    await asyncio.to_thread(services.redis.sadd, SENT_JOURNAL, *sent)
+                done.extend(results)
+                if len(done) >= RECORD_EVERY:
+                    await asyncio.to_thread(record, done)
+                    done = []
+    if done:
+        record(done)
     metrics.count_deliveries(services.redis, outcomes)
     return {f"{channel}:{outcome}": count for (channel, outcome), count in outcomes.items()}
 
 
-def _send(config: Config, mailer: Mailer, item: Claimed) -> tuple[Claimed, Exception | None]:
+def _send_mail(config: Config, mailer: Mailer, item: Claimed) -> tuple[Claimed, Exception | None]:
     try:
-        if item.channel == EMAIL:
-            mailer.send(notice_mail(config, item))
-        elif item.device is None:
+        mailer.send(notice_mail(config, item))
+    except MailError as error:
+        return item, error
+    except Exception as error:  # a bug or an odd answer must not lose the rest of the batch
+        log.exception("delivery %d failed unexpectedly", item.id)
+        return item, MailError(f"unexpected failure: {error}", temporary=True)
+    return item, None
+
+
+async def _send_push(
+    config: Config, pusher: PushSender, item: Claimed
+) -> tuple[Claimed, Exception | None]:
+    try:
+        if item.device is None:
             raise PushGone("the device was removed")
-        else:
-            notice = item.notification
-            tag = f"n{notice.id}"
-            payload = {
-                "title": "Spaces",
-                "body": notice.text,
-                "url": _link(config, item),
-                "tag": tag,
-            }
-            send_push(config, item.device, payload, topic=tag)
-    except (MailError, PushError) as error:
+        tag = f"n{item.notification.id}"
+        payload = {
+            "title": "Spaces",
+            "body": item.notification.text,
+            "url": _link(config, item),
+            "tag": tag,
+        }
+        await pusher.send(item.device, payload, topic=tag)
+    except PushError as error:
         return item, error
     except Exception as error:  # a bug or an odd answer must not lose the rest of the batch
         log.exception("delivery %d failed unexpectedly", item.id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 import stat
 import subprocess
 import sys
@@ -14,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 
 from bench.peers.push_service import PushService
 from core.config import Config
-from core.push import PushError, PushGone, send_push
+from core.push import PushError, PushGone, PushSender, send_push
 from core.vapid import KEY_FILE, b64url, vapid_public_key
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -156,3 +158,49 @@ def test_endpoints_off_the_public_web_are_refused(push_config, endpoint, why) ->
     with pytest.raises(PushError, match=why) as refused:
         send_push(push_config, device, PAYLOAD)
     assert not refused.value.temporary
+
+
+def test_one_sender_posts_many_pushes_over_a_few_kept_connections(service, push_config) -> None:
+    devices = [subscribe(service, push_config) for _ in range(40)]
+    before = set(service.connections)
+
+    async def send_all() -> None:
+        async with PushSender(push_config, concurrency=4) as sender:
+            payloads = [{**PAYLOAD, "tag": f"n{n}"} for n in range(len(devices))]
+            await asyncio.gather(
+                *(sender.send(d, p) for d, p in zip(devices, payloads, strict=True))
+            )
+
+    asyncio.run(send_all())
+    for n, device in enumerate(devices):
+        [message] = service.received(device.endpoint)
+        assert message.data["tag"] == f"n{n}"  # each decrypts with its own browser's keys
+    assert 1 <= len(service.connections - before) <= 4
+
+
+def test_a_push_service_that_cannot_be_reached_is_a_temporary_failure(service, push_config) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # nothing listens here once the probe is closed
+    keys = subscribe(service, push_config)
+    device = Device(f"http://127.0.0.1:{port}/push/x", keys.p256dh, keys.auth)
+    with pytest.raises(PushError, match="Could not reach") as failed:
+        send_push(push_config, device, PAYLOAD)
+    assert failed.value.temporary
+
+
+def test_bodies_kept_for_later_are_all_checked_when_decrypted(push_config) -> None:
+    held = PushService(decrypt_later=True).start()
+    try:
+        good = subscribe(held, push_config)
+        other = subscribe(held, push_config)
+        # Encrypted to another browser's keys: accepted on arrival, refused when decrypted.
+        wrong = Device(good.endpoint, other.p256dh, good.auth)
+        send_push(push_config, good, PAYLOAD)
+        send_push(push_config, wrong, PAYLOAD)
+        assert held.accepted == 2
+        assert held.decrypt_held() == 1
+        [message] = held.received(good.endpoint)
+        assert message.data == PAYLOAD and message.ciphertext == b""
+    finally:
+        held.stop()
