@@ -45,6 +45,7 @@ REINDEX_JOB = "worker.jobs.reindex_search"
 WEBSUB_SUBSCRIBE_JOB = "worker.websub.subscribe_source"
 WEBSUB_PUSH_JOB = "worker.websub.take_pushed_feed"
 DELIVER_JOB = "worker.delivery.deliver"
+DISPATCH_JOB = "worker.delivery.dispatch_notifications"
 
 REINDEX_TIMEOUT_S = 3600
 
@@ -309,3 +310,20 @@ def enqueue_batches(services: Services, name: str, func: str, ids: Sequence[int]
     ]
     q.enqueue_many(jobs)
     return len(batches)
+
+
+def enqueue_dispatch(services: Services) -> Job | None:
+    """Ask for new notices to be handed to delivery jobs now, not at the next schedule tick.
+
+    One dispatch waits at most, plus one behind a running one (it may have read the
+    notices before these were written).
+    """
+    return enqueue_once(
+        queue(services, SCHEDULE),
+        DISPATCH_JOB,
+        (),
+        "dispatch-notifications",
+        timeout=SCHEDULE_TIMEOUT_S,
+        again_while_running=True,
+        description="hand new notices to delivery",
+    )

@@ -10,6 +10,7 @@ import redis
 from core.catalog.db import Catalog
 from core.catalog.notifications import install as install_notifier
 from core.config import Config
+from core.queues import enqueue_dispatch
 from core.redisconn import close, connect
 from core.search.base import SearchBackend
 from core.search.documents import IndexSync
@@ -47,6 +48,11 @@ class Services:
             return self._redis
         return connect(self.config.redis_url, self.config.data_dir)
 
+    @property
+    def redis_in_use(self) -> bool:
+        """Return True if this process has its Redis client already (none is started)."""
+        return self._redis is not None or "redis" in self.__dict__
+
     def close(self) -> None:
         """Release the database pool and any Redis client this object opened."""
         self.catalog.dispose()
@@ -61,10 +67,16 @@ def build_services(config: Config, *, search: SearchBackend | None = None) -> Se
     backend = search or make_search_backend(config, catalog)
     sync = IndexSync(catalog, backend)
     catalog.on_commit(sync)
-    # Listeners hear of spaces going live through the same seam as the index; the
-    # worker's dispatcher sends their push and mail within a couple of seconds.
-    install_notifier(catalog)
     services = Services(config=config, catalog=catalog, search=backend, sync=sync)
+
+    def dispatch_now() -> None:
+        # Only a process already using Redis asks; the schedule finds them otherwise.
+        if services.redis_in_use:
+            enqueue_dispatch(services)
+
+    # Listeners hear of spaces going live through the same seam as the index; the
+    # worker's delivery jobs send their push and mail moments later.
+    install_notifier(catalog, dispatch_now)
     if config.response_cache_ttl_s > 0:
         # Every process that writes the index tells every portal's response cache of
         # changes that must show at once; the rest show when cached pages expire.

@@ -11,7 +11,7 @@ schedule's `announce_missed` finds such spaces and delivers it then.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -354,20 +354,28 @@ class LiveNotifier:
     """After-commit hook: announce spaces of a commit that went live.
 
     The notices are written here, in one statement per audience; sending them on
-    people's channels is the delivery jobs' work (worker.delivery), which the schedule's
-    dispatcher hands them to within a couple of seconds.
+    people's channels is the delivery jobs' work (worker.delivery). `announced` is
+    called once notices were written, to have them dispatched at once; the schedule's
+    dispatcher finds them within a couple of seconds anyway.
     """
 
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, announced: Callable[[], None] | None = None) -> None:
         self.catalog = catalog
+        self.announced = announced
 
     def __call__(self, space_ids: set[int]) -> None:
         with self.catalog.session() as session:
             count = notify_went_live(session, space_ids)
-        if count:
-            log.info("announced %d spaces that went live", count)
+        if not count:
+            return
+        log.info("announced %d spaces that went live", count)
+        if self.announced is not None:
+            try:
+                self.announced()
+            except Exception as error:  # the commit stands; the schedule dispatches soon
+                log.warning("could not ask for the notices to be sent at once: %s", error)
 
 
-def install(catalog: Catalog) -> None:
+def install(catalog: Catalog, announced: Callable[[], None] | None = None) -> None:
     """Register the live notifier on `catalog`'s commits."""
-    catalog.on_commit(LiveNotifier(catalog))
+    catalog.on_commit(LiveNotifier(catalog, announced))

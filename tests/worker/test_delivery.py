@@ -236,3 +236,24 @@ def test_ten_minutes_before_goes_only_to_those_who_chose_it(notify_services, pus
     run_worker(services)
     [message] = push_service.wait_for(1)
     assert message.data["body"].startswith("In 10 minutes, at ")
+
+
+def test_followers_hear_of_a_space_going_live_without_waiting_for_the_schedule(
+    services, notify_services, push_service
+) -> None:
+    services.redis.ping()  # this process talks to Redis already, as workers and portals do
+    fan = person(notify_services, "fay")
+    endpoint = device(notify_services, push_service, fan)
+    with notify_services.catalog.session() as session:
+        follow(session, fan, "ella")
+    space_id = space(notify_services)
+
+    go_live(notify_services, space_id)
+    queues.enqueue_dispatch(services)  # asked again while one waits: no second one
+    ticks = Queue(queues.SCHEDULE, connection=services.redis)
+    assert [job.func_name for job in ticks.jobs] == [queues.DISPATCH_JOB]
+    run_worker(notify_services)  # no schedule runs: the dispatch asked for does it
+
+    [message] = push_service.wait_for(1)
+    assert message.subscription == PushService._id(endpoint)
+    assert message.data["url"].endswith(f"/spaces/{space_id}")
