@@ -15,15 +15,24 @@ import contextlib
 import hashlib
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+import redis
 from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.registry import ScheduledJobRegistry
 
-if TYPE_CHECKING:  # the services are only passed through; importing them loads SQLAlchemy
-    from core.services import Services
+
+class Services(Protocol):
+    """What enqueueing needs of a process's services (core.services.Services): Redis.
+
+    Only that, so the services may enqueue without this module depending on them.
+    """
+
+    @property
+    def redis(self) -> redis.Redis: ...
+
 
 log = logging.getLogger(__name__)
 
