@@ -22,7 +22,7 @@ import http_ece  # type: ignore[import-untyped]  # ships no type information
 from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid02  # type: ignore[import-untyped]  # ships no type information
 
-from core import netguard
+from core import aio, netguard
 from core.config import Config
 from core.vapid import (
     VAPID_TTL_S,
@@ -243,7 +243,7 @@ def send_push(
         async with PushSender(config, concurrency=1) as sender:
             await sender.send(device, payload, ttl_s=ttl_s, topic=topic, urgency=urgency)
 
-    asyncio.run(one())
+    aio.run(one())
 
 
 class PushSender:

@@ -19,7 +19,9 @@ from datetime import timedelta
 from email.message import EmailMessage
 from html import escape
 
-from core import metrics
+from redis import Redis
+
+from core import aio, metrics
 from core.catalog import auth_sessions, deliveries, push_devices
 from core.catalog.deliveries import Claimed
 from core.catalog.notifications import deliver_soon, deliver_starting
@@ -98,7 +100,33 @@ def _drop_journaled(claimed: list[Claimed]) -> list[Claimed]:
 def _send_all(config: Config, claimed: list[Claimed]) -> dict[str, int]:
     if not claimed:
         return {}
-    return asyncio.run(_send_batch(config, claimed))
+    return aio.run(_send_batch(config, claimed))
+
+
+class SentJournal:
+    """Journal accepted sends in Redis, the sends finishing together in one SADD."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self._ids: list[int] = []
+        self._written: asyncio.Future[None] | None = None
+
+    async def add(self, delivery_id: int) -> None:
+        """Return once `delivery_id` is in the journal."""
+        self._ids.append(delivery_id)
+        if self._written is not None:
+            await asyncio.shield(self._written)  # a write is gathering: it takes this one
+            return
+        written = self._written = asyncio.get_running_loop().create_future()
+        await asyncio.sleep(0)  # the others finishing in this turn of the loop join in
+        ids, self._ids, self._written = self._ids, [], None
+        try:
+            await asyncio.to_thread(self.redis.sadd, SENT_JOURNAL, *ids)
+        except Exception as error:
+            written.set_exception(error)
+            written.exception()  # told to every waiter; nobody else need look
+            raise
+        written.set_result(None)
 
 
 async def _send_batch(config: Config, claimed: list[Claimed]) -> dict[str, int]:
@@ -106,6 +134,7 @@ async def _send_batch(config: Config, claimed: list[Claimed]) -> dict[str, int]:
 
     Pushes go out from this event loop; mail (smtplib blocks) from a few threads.
     Redis and the catalog are written from threads too, so sends go on meanwhile.
+    Each accepted send is journaled (SENT_JOURNAL) before its turn is over.
     """
     services = context.services()
     mailer = build_mailer(config)
@@ -135,6 +164,7 @@ async def _send_batch(config: Config, claimed: list[Claimed]) -> dict[str, int]:
 
     loop = asyncio.get_running_loop()
     turns = asyncio.Semaphore(SENDERS)
+    journal = SentJournal(services.redis)
     done: list[tuple[Claimed, Exception | None]] = []
     with ThreadPoolExecutor(SENDERS, thread_name_prefix="mail") as mail_threads:
         async with PushSender(config, SENDERS) as pusher:
@@ -142,20 +172,21 @@ async def _send_batch(config: Config, claimed: list[Claimed]) -> dict[str, int]:
             async def send(item: Claimed) -> tuple[Claimed, Exception | None]:
                 async with turns:
                     if item.channel == EMAIL:
-                        return await loop.run_in_executor(
+                        result = await loop.run_in_executor(
                             mail_threads, _send_mail, config, mailer, item
                         )
-                    return await _send_push(config, pusher, item)
+                    else:
+                        result = await _send_push(config, pusher, item)
+                    if result[1] is None:
+                        # Its turn ends once it is journaled: at most SENDERS sends are
+                        # ever accepted and not yet journaled.
+                        await journal.add(item.id)
+                    return result
 
             pending = {asyncio.ensure_future(send(item)) for item in claimed}
             while pending:
                 finished, pending = await asyncio.wait(pending, return_when=FIRST_COMPLETED)
-                results = [task.result() for task in finished]
-                sent = [item.id for item, error in results if error is None]
-                if sent:
-                    # Journaled the moment they are known sent, before they are recorded.
-                    await asyncio.to_thread(services.redis.sadd, SENT_JOURNAL, *sent)
-                done.extend(results)
+                done.extend(task.result() for task in finished)
                 if len(done) >= RECORD_EVERY:
                     await asyncio.to_thread(record, done)
                     done = []
