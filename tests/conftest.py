@@ -12,6 +12,7 @@ import pytest
 import redis
 
 from bench.peers.sites import Site
+from bench.peers.smtp_sink import SmtpSink
 from core.config import Config
 from core.services import Services, build_services
 from tests.support import free_port, migrate_catalog, reachable
@@ -194,3 +195,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Move the known-slow files to the front; the rest keep their order."""
     rank = {path: n for n, path in enumerate(SLOW_FILES)}
     items.sort(key=lambda item: rank.get(item.nodeid.partition("::")[0], len(rank)))
+
+
+@pytest.fixture
+def sink() -> Iterator[SmtpSink]:
+    """An SMTP server on loopback that keeps the mail it receives."""
+    with SmtpSink() as running:
+        yield running

@@ -11,7 +11,6 @@ import pytest
 from aiohttp import web
 
 from bench.peers.push_service import PushService
-from bench.peers.smtp_sink import SmtpSink
 from core.catalog.records import SpaceRecord
 from core.catalog.spaces import upsert_space
 from core.catalog.states import State
@@ -148,10 +147,3 @@ def push_service() -> Iterator[PushService]:
     server = PushService().start()
     yield server
     server.stop()
-
-
-@pytest.fixture
-def sink() -> Iterator[SmtpSink]:
-    """An SMTP server on loopback that keeps the mail it receives."""
-    with SmtpSink() as running:
-        yield running

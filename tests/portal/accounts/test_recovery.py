@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import select
@@ -19,12 +18,6 @@ from tests.portal.accounts.helpers import PASSWORD, csrf, make_user, sign_in, to
 NEW_PASSWORD = "a brand new passphrase"
 INVALID = "This link has expired or was already used. Ask for a new one."
 SENT = "If an account uses this address, we sent it a link"
-
-
-@pytest.fixture
-def sink() -> Iterator[SmtpSink]:
-    with SmtpSink() as server:
-        yield server
 
 
 @pytest.fixture

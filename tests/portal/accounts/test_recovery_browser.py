@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 
@@ -15,12 +14,6 @@ from tests.portal.accounts.helpers import make_user
 pytestmark = pytest.mark.browser
 
 NEW_PASSWORD = "a brand new passphrase"
-
-
-@pytest.fixture
-def sink() -> Iterator[SmtpSink]:
-    with SmtpSink() as server:
-        yield server
 
 
 @pytest.fixture
