@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from flask import abort
 from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.orm import Session
 
@@ -96,6 +97,14 @@ def get_visible(session: Session, space_id: int) -> Space | None:
     space = session.get(Space, space_id)
     if space is None or space.hidden:
         return None
+    return space
+
+
+def visible_or_404(session: Session, space_id: int) -> Space:
+    """Return the visible space with this id, or answer 404 saying there is none."""
+    space = get_visible(session, space_id)
+    if space is None:
+        abort(404, description="There is no space with this number, or it was removed.")
     return space
 
 

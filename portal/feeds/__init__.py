@@ -113,9 +113,7 @@ def space_ics(space_id: int) -> Response:
     """Return one space as a calendar event, for "Add to calendar"."""
     services = current_services()
     with services.catalog.sessions() as session:
-        space = queries.get_visible(session, space_id)
-        if space is None:
-            abort(404, description="There is no space with this number, or it was removed.")
+        space = queries.visible_or_404(session, space_id)
         body = space_calendar(space, config=services.config, now=g.now)
     if body is None:
         abort(
@@ -141,9 +139,7 @@ def badge(space_id: int) -> Response:
     """Draw a space's live badge for hosts to put on their own pages."""
     services = current_services()
     with services.catalog.sessions() as session:
-        space = queries.get_visible(session, space_id)
-        if space is None:
-            abort(404, description="There is no space with this number, or it was removed.")
+        space = queries.visible_or_404(session, space_id)
         body = badge_svg(space, g.now, services.config.live_check_interval_s)
     response = _cached(Response(body, mimetype="image/svg+xml"), BADGE_MAX_AGE_S)
     # Pages on other sites embed the badge with <img>; let them.
@@ -174,9 +170,7 @@ def oembed() -> Response:
         abort(404, description="That address is not a space page of this site.")
     maxwidth, maxheight = _size("maxwidth"), _size("maxheight")
     with services.catalog.sessions() as session:
-        space = queries.get_visible(session, space_id)
-        if space is None:
-            abort(404, description="There is no space with this number, or it was removed.")
+        space = queries.visible_or_404(session, space_id)
         answer = oembed_json(space, services.config, maxwidth=maxwidth, maxheight=maxheight)
     response = jsonify(answer)
     response.headers["Access-Control-Allow-Origin"] = "*"

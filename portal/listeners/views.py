@@ -47,8 +47,7 @@ def unfollow(handle: str) -> BaseResponse:
 def remind(space_id: int) -> BaseResponse:
     """Ask to be notified when a space starts."""
     with current_services().catalog.session() as db:
-        if queries.get_visible(db, space_id) is None:
-            abort(404, description="There is no space with this number, or it was removed.")
+        queries.visible_or_404(db, space_id)
         reminders.remind(db, signed_in_user().id, space_id)
     flash("We will tell you when this space starts.")
     return _back(url_for("pages.space", space_id=space_id))
@@ -70,9 +69,7 @@ def report(space_id: int) -> BaseResponse | str | tuple[str, int]:
     """Report a space to the admins, with a reason."""
     services = current_services()
     with services.catalog.sessions() as db:
-        space = queries.get_visible(db, space_id)
-    if space is None:
-        abort(404, description="There is no space with this number, or it was removed.")
+        space = queries.visible_or_404(db, space_id)
     if request.method == "GET":
         return render_template("portal/me/report.html", space=space, reasons=REASONS, form={})
     user = signed_in_user()

@@ -167,9 +167,7 @@ def space(space_id: int) -> Response:
     config = services.config
     page_url = present.space_page_url(config, space_id)
     with services.catalog.sessions() as session:
-        found = queries.get_visible(session, space_id)
-        if found is None:
-            abort(404, description="There is no space with this number, or it was removed.")
+        found = queries.visible_or_404(session, space_id)
         sightings = queries.sightings_of(session, space_id)
         shares = queries.share_counts(session, [space_id]).get(space_id, 0)
         player_src = _player_src(found)
