@@ -17,15 +17,17 @@ $(STAMP): setup.cfg pyproject.toml
 install: $(STAMP)
 
 # Browser tests drive Debian's Chromium; espeak-ng makes test speech; the colour emoji
-# font lets reactions render; axe-core (npm) checks the pages' accessibility.
+# font lets reactions render; axe-core (npm) checks the pages' accessibility; coturn
+# (TURN) and nginx (an HLS cache) stand in front of the room server in the tests.
 AXE := $(VENV)/npm/node_modules/axe-core/axe.min.js
 
 browser: $(AXE)
 	@command -v chromium >/dev/null 2>&1 && command -v espeak-ng >/dev/null 2>&1 \
+	  && command -v turnserver >/dev/null 2>&1 && [ -x /usr/sbin/nginx ] \
 	  && [ -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || { \
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium espeak-ng \
-	    fonts-noto-color-emoji; }
+	    fonts-noto-color-emoji coturn nginx; }
 
 $(AXE):
 	npm install --silent --no-audit --no-fund --prefix $(VENV)/npm axe-core@4.14

@@ -47,6 +47,11 @@ class RoomsConfig:
     # None by default: a server with a public address needs only host candidates, and
     # aiortc's default (a public STUN server) stalls every join ~5 s without internet.
     ice_servers: tuple[str, ...] = ()
+    # media: listeners per room who get WebRTC; past it new listeners play the HLS
+    # stream first (0: no limit).
+    max_webrtc_listeners: int = 0
+    # /metrics answers only requests carrying `Authorization: Bearer <token>` when set.
+    metrics_token: str = ""
 
     @property
     def rooms_dir(self) -> Path:
@@ -64,11 +69,25 @@ class RoomsConfig:
             secret=secret,
             rooms_url=(env.get("SPACES_ROOMS_URL") or cls.rooms_url).rstrip("/"),
             portal_url=(env.get("SPACES_PORTAL_URL") or cls.portal_url).rstrip("/"),
+            max_webrtc_listeners=_count(env, "SPACES_ROOMS_MAX_WEBRTC_LISTENERS"),
+            metrics_token=env.get("SPACES_METRICS_TOKEN", "").strip(),
         )
 
     def with_(self, **changes: Any) -> RoomsConfig:
         """Return a copy with some settings changed (tests, `spaces up`)."""
         return replace(self, **changes)
+
+
+def _count(env: Mapping[str, str], name: str) -> int:
+    """Return a non-negative whole number setting (0 when unset)."""
+    raw = env.get(name, "").strip() or "0"
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < 0:
+        raise ValueError(f"{name} must be 0 or more, not {value}")
+    return value
 
 
 def _captions_available() -> bool:
