@@ -14,6 +14,7 @@ import jinja2
 from aiohttp import web
 
 from rooms.hub import HUB, RoomHub
+from rooms.ice import client_ice_servers
 from rooms.protocol import REACTIONS
 from rooms.store import ENDED, LIVE, RoomRecord, isoformat, utcnow
 
@@ -124,6 +125,8 @@ def _context(hub: RoomHub, record: RoomRecord) -> dict[str, Any]:
         "ws_path": f"/ws/rooms/{record.id}",
         # Only this origin may drive the embedded player from its parent page.
         "portal_origin": _origin(hub.config.portal_url),
+        "ice_servers": json.dumps(client_ice_servers(hub.config)),
+        "max_webrtc_listeners": hub.config.max_webrtc_listeners,
     }
 
 
