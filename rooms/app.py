@@ -6,7 +6,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from rooms import api, media_api, pages, retention
+from rooms import api, media_api, metrics, pages, retention
 from rooms.config import RoomsConfig
 from rooms.hub import HUB, RoomHub
 from rooms.signaling import websocket_handler
@@ -16,7 +16,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 
 def create_app(config: RoomsConfig) -> web.Application:
-    """Return the room server application; rooms are ended cleanly on shutdown."""
+    """Return the room server application; live rooms are kept for the next start."""
     app = web.Application(client_max_size=64 * 1024)
     app[HUB] = RoomHub(config)
     app[pages.TEMPLATES] = pages.make_templates()
@@ -27,6 +27,7 @@ def create_app(config: RoomsConfig) -> web.Application:
     app.router.add_post("/api/rooms", api.create_room)
     app.router.add_get("/rooms.atom", pages.atom_feed)
     app.router.add_get("/sitemap.xml", pages.sitemap)
+    app.router.add_get("/metrics", metrics.exposition)
     app.router.add_get(f"/ws/rooms/{ROOM_ID}", websocket_handler)
     app.router.add_static("/static/rooms/", STATIC_DIR)
     # media: recordings (host only), HLS, and the periodic recording purge.

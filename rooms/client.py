@@ -49,8 +49,15 @@ class RoomConnection:
         self.keep = keep_seconds > 0
         self.frame_times: list[float] = []
         self.frame_count = 0
+        # The server's resume token from `joined`, and whether the last join used one.
+        self.resume_token = ""
+        self.resumed = False
+        self.join_s: float | None = None  # from sending `join` to `joined`, last time
         self._replies: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
+        # How this connection joined, to join again the same way (see reconnect).
+        self._how: tuple[str, str, bool, dict[str, Any]] = ("", "listener", True, {})
+        self._send_track: MediaStreamTrack | None = None
 
     async def _connect(
         self,
@@ -61,14 +68,20 @@ class RoomConnection:
         media: bool = True,
         join: dict[str, Any] | None = None,
     ) -> None:
+        self._how = (url, role, media, {k: v for k, v in (join or {}).items() if k != "resume"})
+        self._send_track = send_track
         self.session = aiohttp.ClientSession()
         self.ws = await self.session.ws_connect(url, timeout=aiohttp.ClientWSTimeout(ws_close=2))
         self._tasks.append(asyncio.ensure_future(self._read_socket()))
         self.room = (await self._expect("hello"))["room"]
+        sent = time.monotonic()
         await self.send({"type": "join", "role": role, **(join or {})})
         joined = await self._expect("joined")
+        self.join_s = time.monotonic() - sent
         self.role, self.peer_id = joined["role"], joined["peer_id"]
         self.muted = joined.get("muted", False)
+        self.resume_token = joined.get("resume", "")
+        self.resumed = joined.get("resumed", False)
         if not media:
             return
 
@@ -101,8 +114,11 @@ class RoomConnection:
                 raise RoomClientError("ended", "the room has ended")
 
     async def _read_socket(self) -> None:
-        assert self.ws is not None
-        async for msg in self.ws:
+        # Bound to this socket's queue and event: after a reconnect the old socket's
+        # last words must not reach the new one's.
+        ws, replies, closed = self.ws, self._replies, self.closed
+        assert ws is not None
+        async for msg in ws:
             if msg.type != aiohttp.WSMsgType.TEXT:
                 continue
             message = json.loads(msg.data)
@@ -114,9 +130,9 @@ class RoomConnection:
                 self.role, self.muted = message["role"], message["muted"]
             elif message["type"] == "ended":
                 self.ended.set()
-            self._replies.put_nowait(message)
-        self.closed.set()
-        self._replies.put_nowait({"type": "closed"})
+            replies.put_nowait(message)
+        closed.set()
+        replies.put_nowait({"type": "closed"})
 
     async def _read_audio(self, track: MediaStreamTrack) -> None:
         with contextlib.suppress(MediaStreamError):
@@ -159,6 +175,7 @@ class RoomConnection:
         the room's audio keeps playing throughout.
         """
         self.pc.addTransceiver(track, direction="sendrecv")
+        self._send_track = track
         await self.pc.setLocalDescription(await self.pc.createOffer())
         answer = await self.call({"type": "offer", "sdp": self.pc.localDescription.sdp}, "answer")
         await self.pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
@@ -214,6 +231,28 @@ class RoomConnection:
                 raise TimeoutError(f"no {kind!r} message with {fields} in {timeout} s")
             await asyncio.sleep(0.02)
 
+    async def reconnect(self, send_track: MediaStreamTrack | None = None) -> float:
+        """Come back after a drop: new WebSocket, new peer connection, `join` with `resume`.
+
+        The server gives back the role it has on record (talkers come back muted) and
+        closes the old connection if it is still open. A talker sends `send_track`, or
+        what it sent before. Return the seconds from sending `join` to `joined`.
+        """
+        url, role, media, join = self._how
+        old = (self.ws, self.session, self.pc, self._tasks)
+        track = send_track or _fresh(self._send_track)
+        self.pc, self._tasks = RTCPeerConnection(), []
+        self._replies, self.closed = asyncio.Queue(), asyncio.Event()
+        started = time.monotonic()
+        try:
+            await self._connect(url, role, track, media=media, join={**join, **self._resume()})
+        finally:
+            await _drop(*old)
+        return self.join_s if self.join_s is not None else time.monotonic() - started
+
+    def _resume(self) -> dict[str, Any]:
+        return {"resume": self.resume_token} if self.resume_token else {}
+
     async def close(self) -> None:
         """Leave the room and release the socket and the peer connection."""
         if self.ws is not None and not self.ws.closed:
@@ -241,6 +280,31 @@ class Host(RoomConnection):
         await asyncio.wait_for(self.ended.wait(), TIMEOUT_S)
 
 
+def _fresh(track: MediaStreamTrack | None) -> MediaStreamTrack | None:
+    """Return a track to send on a new connection: a new loop restarts its clock."""
+    if type(track) is LoopTrack:
+        return LoopTrack(track.samples)  # reused, it would burst out the missed frames
+    return track
+
+
+async def _drop(
+    ws: aiohttp.ClientWebSocketResponse | None,
+    session: aiohttp.ClientSession | None,
+    pc: RTCPeerConnection,
+    tasks: list[asyncio.Task[None]],
+) -> None:
+    """Release a replaced connection without `leave`: as if the network had dropped it."""
+    if ws is not None:
+        with contextlib.suppress(Exception):
+            await ws.close()
+    await pc.close()
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    if session is not None:
+        await session.close()
+
+
 def ws_url(rooms_url: str, room_id: str, token: str | None) -> str:
     """Return the WebSocket address of a room, with the token if given."""
     base = rooms_url.rstrip("/").replace("http://", "ws://", 1).replace("https://", "wss://", 1)
@@ -249,12 +313,18 @@ def ws_url(rooms_url: str, room_id: str, token: str | None) -> str:
 
 
 async def join_listener(
-    rooms_url: str, room_id: str, *, token: str | None = None, keep_seconds: float = 30.0
+    rooms_url: str,
+    room_id: str,
+    *,
+    token: str | None = None,
+    keep_seconds: float = 30.0,
+    resume: str = "",
 ) -> Listener:
-    """Join a room as a listener; its received audio collects in `.audio()`."""
+    """Join a room as a listener (back as `resume` says, if given); audio collects in `.audio()`."""
     listener = Listener(keep_seconds)
+    join = {"resume": resume} if resume else {}
     try:
-        await listener._connect(ws_url(rooms_url, room_id, token), "listener", None)
+        await listener._connect(ws_url(rooms_url, room_id, token), "listener", None, join=join)
     except BaseException:
         await listener.close()
         raise
@@ -264,22 +334,26 @@ async def join_listener(
 async def join_host(
     rooms_url: str,
     room_id: str,
-    token: str,
+    token: str | None,
     *,
     audio_path: Path | None = None,
     tone_hz: float = 440.0,
     role: str = "host",
     unmute: bool = True,
+    resume: str = "",
 ) -> Host:
     """Join as host (or speaker) and send a WAV file, or a tone, in a loop.
 
     The host's microphone starts muted in every space; unless `unmute` is False the
-    client unmutes right after joining.
+    client unmutes right after joining. With `resume` (a resume token from an earlier
+    `joined`) the join comes back as that person, in the role the room has on record.
     """
     samples = read_wav(audio_path) if audio_path else tone(tone_hz, 1.0)
     host = Host()
+    join = {"resume": resume} if resume else {}
+    url = ws_url(rooms_url, room_id, token)
     try:
-        await host._connect(ws_url(rooms_url, room_id, token), role, LoopTrack(samples))
+        await host._connect(url, role, LoopTrack(samples), join=join)
         if unmute and host.muted:
             # A host joins muted; a scripted host means to be heard at once.
             await host.mute(False)
@@ -299,7 +373,7 @@ async def connect_control(
 ) -> RoomConnection:
     """Join without media: a connection that only sends and receives control messages.
 
-    Extra keyword arguments go into the `join` message (`name`, `start`).
+    Extra keyword arguments go into the `join` message (`name`, `start`, `resume`).
     """
     conn = RoomConnection(keep_seconds=0)
     try:

@@ -40,14 +40,14 @@ def request_speak(room: Room, actor: Peer, *, invited: bool) -> None:
     actor.requested_at = actor.requested_at or now()
     actor.invited = actor.invited or invited
     room.tell(actor, actor.you())
-    room.changed()
+    room.changed(audience_only=True)
 
 
 def cancel_request(room: Room, actor: Peer) -> None:
     """Lower the listener's hand."""
     actor.requested_at = None
     room.tell(actor, actor.you())
-    room.changed()
+    room.changed(audience_only=True)
 
 
 def approve(room: Room, actor: Peer, target: Peer) -> None:
@@ -76,7 +76,7 @@ def decline(room: Room, actor: Peer, target: Peer) -> None:
             "message": "Your request to speak was declined. You can keep listening.",
         },
     )
-    room.changed()
+    room.changed(audience_only=True)
 
 
 def set_role(room: Room, actor: Peer, target: Peer, role: str) -> None:
@@ -100,9 +100,7 @@ def set_role(room: Room, actor: Peer, target: Peer, role: str) -> None:
     target.requested_at = None
     if role == "listener":
         target.muted = False
-        room.granted.pop(target.identity, None)
-    else:
-        room.granted[target.identity] = role
+    room.remember_role(target.identity, role)
     if was_listener and role != "listener":
         # Like the host, a new speaker starts muted and unmutes when ready: nobody is put
         # on air by someone else's click.
@@ -152,11 +150,7 @@ async def remove(room: Room, actor: Peer, target: Peer) -> None:
     if target is actor:
         raise RoomError("forbidden", "leave the space instead of removing yourself")
     _outranks(actor, target, "remove")
-    room.banned_identities.add(target.identity)
-    if target.address:
-        # Without this a removed person could come straight back without a token.
-        room.banned_addresses.add(target.address)
-    room.granted.pop(target.identity, None)
+    room.ban(target)
     await _quiet_send(target, {"type": "removed", "message": "A host removed you from this space."})
     await room.remove(target, reason="removed by " + actor.id, code=CLOSE_REMOVED)
 

@@ -1,10 +1,17 @@
-"""The room server's state: every room's record, the live rooms, and the portal pinger."""
+"""The room server's state: every room's record, the live rooms, and the portal pinger.
+
+Rooms outlive the process: a clean stop leaves live rooms live in the store, and the
+next start resumes them (their participants reconnect with resume tokens), unless
+the server was down longer than the host's grace period, in which case they end.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import shutil
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -12,9 +19,18 @@ from aiohttp import web
 from rooms import hls
 from rooms.config import RoomsConfig
 from rooms.ping import Pinger
-from rooms.recording import AUDIO, CAPTIONS, RecordingStore, start_media
+from rooms.recording import AUDIO, CAPTIONS, RecordingStore, finish, start_media
 from rooms.room import Room, RoomError
-from rooms.store import ENDED, LIVE, SCHEDULED, RoomRecord, RoomStore, parse_iso, utcnow
+from rooms.store import (
+    ENDED,
+    LIVE,
+    SCHEDULED,
+    RoomRecord,
+    RoomStore,
+    isoformat,
+    parse_iso,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +41,9 @@ class RoomHub:
     def __init__(self, config: RoomsConfig) -> None:
         self.config = config
         self.store = RoomStore(config.rooms_dir)
-        for record in self.store.end_stale_live_rooms():
-            log.info("room %s was live when the server stopped; marked ended", record.id)
         self.live: dict[str, Room] = {}
+        # Joins that came back with a valid resume token (read by /metrics).
+        self.reconnects = 0
         self.recordings = RecordingStore(config.data_dir / "recordings", config.recording_keep_s)
         self.pinger = Pinger(config.portal_url, config.ping_timeout_s)
         self._housekeeping: asyncio.Task[None] | None = None
@@ -79,7 +95,9 @@ class RoomHub:
                 on_change=lambda _room: None,
                 config=self.config,
                 on_abandoned=self._abandoned,
+                on_record=self.store.save,
             )
+            room.on_failed = self._failed
         return room
 
     def start(self, record: RoomRecord) -> Room:
@@ -98,14 +116,46 @@ class RoomHub:
     async def _abandoned(self, room: Room) -> None:
         await self.end(room.record)
 
+    def _failed(self, room: Room) -> None:
+        asyncio.ensure_future(self.end(room.record))
+
     def start_housekeeping(self) -> None:
-        """Start the periodic task that cancels scheduled rooms nobody started."""
+        """Resume the rooms found live, then cancel scheduled rooms nobody started, in rounds."""
         if self._housekeeping is None:
+            self.resume_live_rooms()
             self._housekeeping = asyncio.ensure_future(self._housekeep())
+
+    def resume_live_rooms(self) -> list[RoomRecord]:
+        """Bring back the rooms recorded as live; return those ended instead.
+
+        A room comes back live (its host's grace period starts, its recording goes on
+        in a new segment) unless the server was down longer than that grace period:
+        nobody was there to hold it, so it ends now and the portal hears at once.
+        """
+        last = self.store.last_beat()
+        down_s = time.time() - last if last is not None else float("inf")
+        ended: list[RoomRecord] = []
+        for record in self.store.live_rooms():
+            if down_s > self.config.host_grace_s:
+                log.info("room %s: server was down %.0f s; ended", record.id, down_s)
+                record.end()
+                if last is not None:  # it ended when the server stopped, not now
+                    record.ended_at = isoformat(datetime.fromtimestamp(last, UTC))
+                finish(self.recordings.path(record.id), record)
+                ended.append(record)
+                self.pinger.ping(self.share_url(record.id))
+            else:
+                log.info("room %s: resumed after a restart", record.id)
+                start_media(self.config, self.room_for(record))
+        if ended:
+            self.store.save()
+        self.store.beat()
+        return ended
 
     async def _housekeep(self) -> None:
         while True:
             try:
+                self.store.beat()
                 await self.cancel_overdue()
             except Exception:
                 log.exception("room housekeeping failed; retrying at the next round")
@@ -133,9 +183,12 @@ class RoomHub:
         record.end()
         self.store.save()
         room = self.live.pop(record.id, None)
-        if room is not None:
-            await room.end()
-        self.pinger.ping(self.share_url(record.id))
+        try:
+            if room is not None:
+                await room.end()
+        finally:
+            # The portal hears of the end even if tearing the room down failed.
+            self.pinger.ping(self.share_url(record.id))
 
     def status(self, record: RoomRecord) -> dict[str, Any]:
         """Return the public status JSON of a room."""
@@ -184,12 +237,22 @@ class RoomHub:
         return f"/api/rooms/{record.id}/" + ("recording" if name == AUDIO else name)
 
     async def shutdown(self) -> None:
-        """End every live room (peers cannot outlive the process) and stop pinging."""
+        """Disconnect everyone, keeping live rooms live for the next start; stop pinging.
+
+        Participants are closed with 1012 (service restart) and reconnect with their
+        resume tokens; each room's recording segment is closed and goes on at start.
+        """
         if self._housekeeping is not None:
             self._housekeeping.cancel()
             self._housekeeping = None
-        live = [r for r in self.store.rooms.values() if r.state == LIVE]
-        await asyncio.gather(*(self.end(record) for record in live), return_exceptions=True)
+        rooms = list(self.live.values())
+        self.live.clear()
+        results = await asyncio.gather(*(room.close() for room in rooms), return_exceptions=True)
+        for room, result in zip(rooms, results, strict=True):
+            if isinstance(result, BaseException):
+                log.error("room %s: closing at shutdown failed: %r", room.record.id, result)
+        self.store.save()
+        self.store.beat()
         await self.pinger.close()
 
 

@@ -17,17 +17,13 @@ import contextlib
 from typing import Any
 
 import av
-from aiortc import (
-    RTCConfiguration,
-    RTCIceServer,
-    RTCPeerConnection,
-    RTCRtpTransceiver,
-    RTCSessionDescription,
-)
+from aiortc import RTCPeerConnection, RTCRtpTransceiver, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.sdp import SessionDescription
 
+from rooms.config import IceSettings
 from rooms.fanout import IdleTrack
+from rooms.ice import prepare_gathering, server_configuration
 from rooms.mixer import TIME_BASE, Mixer, PacketTrack
 from rooms.talkers import ReceiverTap
 
@@ -99,13 +95,11 @@ class ListenerFeed:
 class PeerMedia:
     """Own one participant's peer connection and their place in the room's mixer."""
 
-    def __init__(self, mixer: Mixer, key: str, ice_servers: tuple[str, ...] = ()) -> None:
+    def __init__(self, mixer: Mixer, key: str, ice: IceSettings | None = None) -> None:
         self.mixer = mixer
         self.key = key
-        # An explicit list, even empty: aiortc falls back to a public STUN server only
-        # when given none at all.
-        servers = [RTCIceServer(urls=url) for url in ice_servers]
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=servers))
+        self.ice = ice or IceSettings()
+        self.pc = RTCPeerConnection(server_configuration(self.ice))
         self.listen: RTCRtpTransceiver | None = None  # fed by the mixer's fan-out
         self.idle: IdleTrack | None = None
         self.talk: RTCRtpTransceiver | None = None  # the section carrying their voice
@@ -128,6 +122,7 @@ class PeerMedia:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
         except Exception as exc:
             raise OfferError(f"the SDP offer could not be used: {exc}") from exc
+        prepare_gathering(self.pc, self.ice)  # before setLocalDescription gathers
         by_mid = {t.mid: t for t in self.pc.getTransceivers() if t.kind == "audio"}
         sections = [(by_mid.get(m.rtp.muxId), m.direction) for m in audio]
         if self.talk is None and may_talk:

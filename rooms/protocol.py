@@ -16,6 +16,7 @@ MAX_SMALL_MESSAGE_BYTES = 4 * 1024
 MAX_NAME_CHARS = 40
 MAX_PEER_ID_CHARS = 32
 MAX_INVITE_CHARS = 2048
+MAX_RESUME_CHARS = 2048
 
 JOIN_ROLES = ("listener", "speaker", "host")
 SET_ROLES = ("listener", "speaker", "cohost")
@@ -72,7 +73,12 @@ class Schema:
 _PEER = (_text(MAX_PEER_ID_CHARS), True)
 SCHEMAS: dict[str, Schema] = {
     "join": Schema(
-        {"role": (_one_of(JOIN_ROLES), False), "name": (_name, False), "start": (_boolean, False)}
+        {
+            "role": (_one_of(JOIN_ROLES), False),
+            "name": (_name, False),
+            "start": (_boolean, False),
+            "resume": (_text(MAX_RESUME_CHARS), False),
+        }
     ),
     "offer": Schema({"sdp": (_text(MAX_MESSAGE_BYTES, prefix="v=0"), True)}, MAX_MESSAGE_BYTES),
     "ping": Schema(),

@@ -7,8 +7,12 @@ beside it:
     <data_dir>/recordings/<room_id>/audio.ogg, captions.vtt, meta.json
 
 `meta.json` names the host and the start and end times, so recordings outlive the
-room records and server restarts. Past the keeping time a recording is never served
-(rooms.media_api), whether or not rooms.retention has deleted it yet.
+room records and server restarts. A room resumed after a restart records on in a new
+segment: the earlier `audio.ogg` becomes `part-001.ogg` (then 002, ...), and when the
+room ends the parts and the last segment are joined, packets as they are, into one
+`audio.ogg` (the time the server was down is left out). Past the keeping time a
+recording is never served (rooms.media_api), whether or not rooms.retention has
+deleted it yet.
 """
 
 from __future__ import annotations
@@ -23,16 +27,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import av
 from aiohttp import web
 
 from rooms import hls
 from rooms.captions import CaptionFeed
+from rooms.mixer import LISTENER_FRAME_SAMPLES, TIME_BASE
 from rooms.opusmux import OpusMux
-from rooms.store import RoomRecord, parse_iso
+from rooms.store import ENDED, RoomRecord, parse_iso
 
 log = logging.getLogger(__name__)
 
 AUDIO, CAPTIONS, META = "audio.ogg", "captions.vtt", "meta.json"
+PART = "part-{:03d}.ogg"
 
 
 class Recorder(OpusMux):
@@ -42,13 +49,67 @@ class Recorder(OpusMux):
         self.folder = folder
         self.record = record
         folder.mkdir(parents=True, exist_ok=True)
+        if (folder / AUDIO).exists():
+            # Resumed after a restart: what was recorded so far is the previous segment.
+            done = len(list(folder.glob(PART.replace("{:03d}", "*"))))
+            (folder / AUDIO).replace(folder / PART.format(done + 1))
         write_meta(folder, record)
         super().__init__(folder / AUDIO, "ogg", extradata)
 
     def close(self) -> None:
-        """Finish the file and note when the space ended."""
+        """Finish the file, join the segments if the space ended, and note when it ended."""
         super().close()
+        if self.record.state == ENDED:
+            join_segments(self.folder, self.record)
         write_meta(self.folder, self.record)
+
+
+def finish(folder: Path, record: RoomRecord) -> None:
+    """Close the books on a recording whose room ended while no server ran it."""
+    if folder.is_dir():
+        join_segments(folder, record)
+        write_meta(folder, record)
+
+
+def join_segments(folder: Path, record: RoomRecord) -> None:
+    """Join a room's recorded segments into one `audio.ogg`, in order, without re-encoding.
+
+    A segment cut short by a crash is kept up to where it can be read.
+    """
+    parts = sorted(folder.glob(PART.replace("{:03d}", "*")))
+    if not parts:
+        return
+    sources = parts + ([folder / AUDIO] if (folder / AUDIO).exists() else [])
+    joined = folder / ".joined.ogg"
+    with av.open(str(sources[0])) as first:
+        extradata = first.streams.audio[0].codec_context.extradata
+    out = OpusMux(joined, "ogg", extradata or b"")
+    offset = 0
+    for source in sources:
+        offset = _append(out, source, offset)
+    out.close()
+    joined.replace(folder / AUDIO)
+    for part in parts:
+        part.unlink()
+    log.info("room %s: %d recording segments joined", record.id, len(sources))
+
+
+def _append(out: OpusMux, source: Path, offset: int) -> int:
+    """Copy `source`'s packets into `out` from `offset` (in TIME_BASE); return where it ends."""
+    end, first = offset, None
+    try:
+        with av.open(str(source)) as container:
+            for packet in container.demux(audio=0):
+                if packet.pts is None or packet.size == 0:
+                    continue
+                pts = int(packet.pts * packet.time_base / TIME_BASE)
+                first = pts if first is None else first
+                at = offset + pts - first
+                out.write(bytes(packet), at)
+                end = at + LISTENER_FRAME_SAMPLES
+    except (av.FFmpegError, OSError) as exc:
+        log.warning("recording segment %s is cut short (%s); kept what was readable", source, exc)
+    return end
 
 
 def write_meta(folder: Path, record: RoomRecord) -> None:

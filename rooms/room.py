@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from rooms.captions import CaptionFeed
 from rooms.config import RoomsConfig
@@ -21,23 +19,23 @@ from rooms.peer import (
     MAX_TALKERS,
     ROOM_REACTION_BURST,
     ROOM_REACTION_RATE,
-    TALKING_ROLES,
     Peer,
     RoomError,
     now,
 )
+from rooms.presence import AUDIENCE_SHOWN, LARGE_ROOM, Presence, quietly
 from rooms.protocol import TokenBucket
 from rooms.store import ENDED, LIVE, RoomRecord
 
-__all__ = ["MAX_TALKERS", "Peer", "Room", "RoomError", "now"]
+__all__ = ["AUDIENCE_SHOWN", "LARGE_ROOM", "MAX_TALKERS", "Peer", "Room", "RoomError", "now"]
 
 log = logging.getLogger(__name__)
 
-STATE_DELAY_S = 0.5  # room state goes out at most twice a second
-AUDIENCE_SHOWN = 24  # listeners named in every state message; the count stays exact
+CLOSE_REPLACED = 4009  # the same person connected again elsewhere; do not retry
+CLOSE_RESTART = 1012  # the server restarts; reconnect (RFC 6455 "service restart")
 
 
-class Room:
+class Room(Presence):
     """Own a live room's participants and mixer; close every connection when it ends."""
 
     def __init__(
@@ -47,6 +45,7 @@ class Room:
         *,
         config: RoomsConfig | None = None,
         on_abandoned: Callable[[Room], Awaitable[None]] | None = None,
+        on_record: Callable[[], None] | None = None,
     ) -> None:
         self.record = record
         self.peers: dict[str, Peer] = {}
@@ -54,11 +53,19 @@ class Room:
         self.max_talkers = config.max_talkers if config else MAX_TALKERS
         self.max_cohosts = config.max_cohosts if config else 2
         self.host_grace_s = config.host_grace_s if config else 120.0
-        self.ice_servers = config.ice_servers if config else ()
-        # Roles given in this space, by identity, so a dropped speaker comes back as one.
-        self.granted: dict[str, str] = {}
-        self.banned_identities: set[str] = set()
-        self.banned_addresses: set[str] = set()
+        self.ice = config.ice if config else None  # STUN/TURN, public address, UDP ports
+        # Roles given in this space, by identity, so a dropped speaker comes back as one;
+        # kept in the record (saved through `on_record`) so a restart keeps them too.
+        self.granted: dict[str, str] = record.roles
+        self.banned_identities: set[str] = set(record.banned)
+        self.banned_addresses: set[str] = set(record.banned_addresses)
+        # Raised hands of people whose connection dropped, by identity, for their return.
+        self.dropped_requests: dict[str, tuple[float, bool]] = {}
+        self._on_record = on_record or (lambda: None)
+        self._public_changed = False  # the next state must reach everyone
+        self._welcome: set[str] = set()  # joined since the last state went out
+        self._counts: asyncio.TimerHandle | None = None
+        self._counts_at = 0.0
         self.reactions = TokenBucket(ROOM_REACTION_BURST, ROOM_REACTION_RATE)
         self._on_change = on_change
         self._on_abandoned = on_abandoned
@@ -69,44 +76,57 @@ class Room:
         self.captions: CaptionFeed | None = None
         self.mixer.on_levels = self._send_levels
         self.mixer.start()
+        self.on_failed: Callable[[Room], None] | None = None
+        self._watch_mixer()
         self.host_check()
 
-    # -- who is here -------------------------------------------------------------
+    def _watch_mixer(self) -> None:
+        # The mixing clock survives a bad frame; if it dies anyway the room is silent
+        # for good, so it must end (and be announced) rather than look live.
+        task = getattr(self.mixer, "_task", None)
+        if task is None:
+            return
 
-    @property
-    def listener_count(self) -> int:
-        """Return how many listeners are connected now."""
-        return sum(1 for p in self.peers.values() if p.role == "listener")
+        def done(task: asyncio.Task[None]) -> None:
+            if task.cancelled() or self.record.state == ENDED:
+                return
+            log.error("room %s: the mixer stopped (%r); ending", self.record.id, task.exception())
+            self.mixer._task = None  # dead and reported: closing must not raise it again
+            if self.on_failed is not None:
+                self.on_failed(self)
 
-    @property
-    def talker_count(self) -> int:
-        """Return how many connected participants may talk (host and co-hosts included)."""
-        return sum(1 for p in self.peers.values() if p.talks)
+        task.add_done_callback(done)
 
-    @property
-    def host_present(self) -> bool:
-        """Return True while the host is connected."""
-        return any(p.role == "host" for p in self.peers.values())
+    def remember_role(self, identity: str, role: str) -> None:
+        """Keep `identity`'s talking role for their return (a listener is forgotten)."""
+        if role in ("speaker", "cohost"):
+            self.granted[identity] = role
+        else:
+            self.granted.pop(identity, None)
+        self._on_record()
 
-    @property
-    def speakers(self) -> list[dict[str, str]]:
-        """Return the connected talkers (host, co-hosts, speakers): name, handle, profile, role."""
-        keys = ("name", "handle", "profile", "role")
-        return [{key: p[key] for key in keys} for p in self.stage()]
+    def ban(self, peer: Peer) -> None:
+        """Keep `peer` (their identity and, for guests too, their address) out for good."""
+        self.banned_identities.add(peer.identity)
+        if peer.address:
+            # Without this a removed person could come straight back without a token.
+            self.banned_addresses.add(peer.address)
+        self.record.banned = sorted(self.banned_identities)
+        self.record.banned_addresses = sorted(self.banned_addresses)
+        self.granted.pop(peer.identity, None)
+        self._on_record()
 
-    def stage(self) -> list[dict[str, Any]]:
-        """Return everyone who may talk, host first, then co-hosts, then speakers."""
-        talkers = sorted(
-            (p for p in self.peers.values() if p.talks), key=lambda p: TALKING_ROLES.index(p.role)
-        )
-        return [p.public() for p in talkers]
-
-    def find(self, peer_id: str) -> Peer:
-        """Return the participant `peer_id`, or raise RoomError if not connected."""
-        peer = self.peers.get(peer_id)
-        if peer is None:
-            raise RoomError("no_such_peer", f"nobody with peer_id {peer_id[:32]!r} is here now")
-        return peer
+    def replace(self, peer: Peer) -> None:
+        """Close other connections of `peer`'s identity quietly, carrying a raised hand over."""
+        for other in [p for p in self.peers.values() if p.identity == peer.identity]:
+            if other.requested_at is not None and peer.requested_at is None:
+                peer.requested_at, peer.invited = other.requested_at, other.invited
+            # Dropped from the room at once, so nobody sees them leave and come back.
+            del self.peers[other.id]
+            asyncio.ensure_future(self._close_peer(other, CLOSE_REPLACED))
+        asked = self.dropped_requests.pop(peer.identity, None)
+        if asked is not None and peer.requested_at is None and not peer.talks:
+            peer.requested_at, peer.invited = asked
 
     def is_banned(self, identity: str, address: str, *, guest: bool) -> bool:
         """Return True if this identity (or, for guests, address) was removed from the room."""
@@ -127,17 +147,18 @@ class Room:
         if peer.role == "host":
             for other in [p for p in self.peers.values() if p.role == "host"]:
                 # The host reconnected (new tab, network change): the old link is stale.
-                asyncio.ensure_future(self.remove(other, reason="replaced"))
+                asyncio.ensure_future(self.remove(other, reason="replaced", code=CLOSE_REPLACED))
             peer.muted = True  # a host always starts muted
         self.peers[peer.id] = peer
+        self._welcome.add(peer.id)
         self.host_check()
-        self.changed()
+        self.changed(audience_only=peer.role == "listener")
 
     async def negotiate(self, peer: Peer, offer_sdp: str) -> str:
         """Accept the participant's offer (first or a renegotiation); return the answer."""
         first = peer.media is None
         if first:
-            peer.media = PeerMedia(self.mixer, peer.id, self.ice_servers)
+            peer.media = PeerMedia(self.mixer, peer.id, self.ice)
             self._watch(peer)
         assert peer.media is not None
         try:
@@ -177,11 +198,13 @@ class Room:
             return
         del self.peers[peer.id]
         log.debug("room %s: peer %s removed (%s)", self.record.id, peer.id, reason)
+        if peer.requested_at is not None and code is None:
+            self.dropped_requests[peer.identity] = (peer.requested_at, peer.invited)
         if self.captions is not None:
             self.captions.unsubscribe(peer)
         await self._close_peer(peer, code)
         self.host_check()
-        self.changed()
+        self.changed(audience_only=peer.role == "listener")
 
     async def _close_peer(self, peer: Peer, code: int | None = None) -> None:
         if peer.media is not None:
@@ -225,92 +248,28 @@ class Room:
             )
             asyncio.ensure_future(self._on_abandoned(self))
 
-    # -- telling people -------------------------------------------------------------
+    def _stop_timers(self) -> None:
+        for timer in (self._announce, self._host_timer, self._counts):
+            if timer is not None:
+                timer.cancel()
+        self._announce = self._host_timer = self._counts = None
+        self.mixer.on_levels = None
 
-    def broadcast(self, message: dict[str, Any]) -> None:
-        """Send `message` to every participant, without waiting for slow sockets."""
-        for peer in list(self.peers.values()):
-            asyncio.ensure_future(_quietly(peer.send(message)))
+    async def close(self, code: int = CLOSE_RESTART) -> None:
+        """Disconnect everyone with `code` and stop the mixer; the room stays live.
 
-    def broadcast_text(self, text: str) -> None:
-        """Send an already encoded message to every participant (encoded once for all)."""
-        for peer in list(self.peers.values()):
-            if peer.send_text is not None:
-                asyncio.ensure_future(_quietly(peer.send_text(text)))
-
-    def _send_levels(self, levels: dict[str, float]) -> None:
-        # Called by the mixer at most LEVELS_PER_S times a second, only while it has
-        # something to say: one small message, encoded once, for everyone.
-        if self.peers and self.record.state != ENDED:
-            self.broadcast_text(json.dumps({"type": "levels", "levels": levels}))
-
-    def tell(self, peer: Peer, message: dict[str, Any]) -> None:
-        """Send `message` to one participant in the background."""
-        asyncio.ensure_future(_quietly(peer.send(message)))
-
-    def changed(self) -> None:
-        """Tell the participants about the new state soon, once, however many changes."""
-        self._on_change(self)
-        if self._announce is None and self.record.state != ENDED:
-            loop = asyncio.get_running_loop()
-            self._announce = loop.call_later(STATE_DELAY_S, self._send_state)
-
-    def send_state_now(self) -> None:
-        """Send the state at once (the space started or ended), not after the usual delay."""
-        self._on_change(self)
-        if self._announce is not None:
-            self._announce.cancel()
-        self._send_state()
-
-    def _send_state(self) -> None:
-        self._announce = None
-        public = self.state_message()
-        panel = (
-            {**public, **self.guests_panel()}
-            if any(p.moderates for p in self.peers.values())
-            else public
-        )
-        for peer in list(self.peers.values()):
-            self.tell(peer, panel if peer.moderates else public)
-
-    def state_message(self) -> dict[str, Any]:
-        """Return the `state` message every participant gets."""
-        return {
-            "type": "state",
-            "state": self.record.state,
-            "listener_count": self.listener_count,
-            "speakers": self.stage(),
-            "audience": self.audience(),
-            "host_present": self.host_present,
-        }
-
-    def audience(self) -> list[dict[str, Any]]:
-        """Return the first AUDIENCE_SHOWN listeners, oldest first, as who they are."""
-        shown: list[dict[str, Any]] = []
-        for peer in self.peers.values():  # in joining order
-            if peer.role == "listener":
-                shown.append(peer.person())
-                if len(shown) == AUDIENCE_SHOWN:
-                    break
-        return shown
-
-    def guests_panel(self) -> dict[str, Any]:
-        """Return the requests and listeners only the host and co-hosts see."""
-        asking = [p for p in self.peers.values() if p.requested_at is not None]
-        asking.sort(key=lambda p: (not p.invited, p.requested_at))
-        listeners = [p.public() for p in self.peers.values() if p.role == "listener"]
-        return {
-            "requests": [{**p.public(), "invited": p.invited} for p in asking],
-            "listeners": listeners[:500],  # a panel, not a census: the count is exact
-        }
+        The server is stopping: its clients reconnect to the next one, which resumes
+        the room from its record.
+        """
+        self._stop_timers()
+        peers = list(self.peers.values())
+        self.peers.clear()
+        await asyncio.gather(*(self._close_peer(p, code) for p in peers))
+        await self.mixer.close()
 
     async def end(self) -> None:
         """Tell every participant the room ended, disconnect them all, stop the mixer."""
-        for timer in (self._announce, self._host_timer):
-            if timer is not None:
-                timer.cancel()
-        self._announce = self._host_timer = None
-        self.mixer.on_levels = None
+        self._stop_timers()
         # A last state (everyone is leaving), then `ended`, in that order for each peer.
         final = {
             **self.state_message(),
@@ -321,13 +280,7 @@ class Room:
         }
         peers = list(self.peers.values())
         self.peers.clear()
-        await asyncio.gather(*(_quietly(p.send(final)) for p in peers))
-        await asyncio.gather(*(_quietly(p.send({"type": "ended"})) for p in peers))
+        await asyncio.gather(*(quietly(p.send(final)) for p in peers))
+        await asyncio.gather(*(quietly(p.send({"type": "ended"})) for p in peers))
         await asyncio.gather(*(self._close_peer(p) for p in peers))
         await self.mixer.close()
-
-
-async def _quietly(awaitable: Awaitable[Any]) -> None:
-    # A participant whose socket is already gone cannot be told anything; that is fine.
-    with contextlib.suppress(Exception):
-        await awaitable

@@ -8,7 +8,7 @@ import logging
 from aiohttp import web
 
 from rooms.app import create_app
-from rooms.config import RoomsConfig
+from rooms.config import ConfigError, RoomsConfig, add_ice_flags, env_with_flags
 
 #: Libraries that log every packet or ICE check at INFO.
 QUIET = ("aioice", "aiortc")
@@ -29,9 +29,11 @@ def setup_logging(level: int = logging.INFO) -> None:
 
 
 def serve(config: RoomsConfig, host: str = "127.0.0.1", port: int = 8100) -> None:
-    """Serve the room server, blocking; SIGINT/SIGTERM end the live rooms and stop."""
+    """Serve the room server, blocking; SIGINT/SIGTERM disconnect everyone and stop."""
+    log_ice(config)
     # run_app handles both signals by shutting the app down, which runs
-    # RoomHub.shutdown: every peer gets `ended` and every connection is closed.
+    # RoomHub.shutdown: every connection is closed with 1012 (the players rejoin when
+    # the server is back) and live rooms stay live in the store for the next start.
     web.run_app(
         create_app(config),
         host=host,
@@ -48,6 +50,28 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m rooms", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=8100, help="port to listen on")
+    add_ice_flags(parser)
     args = parser.parse_args(argv)
+    try:
+        config = RoomsConfig.from_env(env_with_flags(args))
+    except ConfigError as error:
+        parser.exit(2, f"{parser.prog}: {error}\n")
     setup_logging()
-    serve(RoomsConfig.from_env(), host=args.host, port=args.port)
+    serve(config, host=args.host, port=args.port)
+
+
+def log_ice(config: RoomsConfig) -> None:
+    """Say at start how peers reach this server (never the TURN credentials)."""
+    ice = config.ice
+    if not (ice.stun or ice.turn or ice.public_ip or ice.udp_ports):
+        return
+    ports = f"{ice.udp_ports[0]}-{ice.udp_ports[1]}" if ice.udp_ports else "any"
+    credentials = "REST API secret" if ice.turn_secret else "static" if ice.turn else "none"
+    logging.getLogger(__name__).info(
+        "ICE: STUN %s; TURN %s (credentials: %s); public address %s; UDP ports %s",
+        ", ".join(ice.stun) or "none",
+        ", ".join(ice.turn) or "none",
+        credentials,
+        ice.public_ip or "none",
+        ports,
+    )

@@ -12,11 +12,21 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from rooms import control
+from rooms.admission import resume_from, resume_of, role_for, who_from
 from rooms.hub import HUB, RoomHub
 from rooms.protocol import SCHEMAS, BadMessage, TokenBucket, parse_message
+from rooms.remote import client_address, trusted_networks
 from rooms.room import Peer, Room, RoomError
 from rooms.store import ENDED, LIVE, SCHEDULED
-from rooms.tokens import Claims, TokenError, issue_invite, verify_invite, verify_token
+from rooms.tokens import (
+    Claims,
+    Resume,
+    TokenError,
+    issue_invite,
+    issue_resume,
+    verify_invite,
+    verify_token,
+)
 
 __all__ = ["SCHEMAS", "BadMessage", "parse_message", "websocket_handler"]
 
@@ -79,7 +89,11 @@ class Session:
         await getattr(self, "on_" + kind)(self.room, self.peer, message)
 
     async def join(self, message: dict[str, Any]) -> None:
-        """Admit this connection to the room in the role asked for, if allowed."""
+        """Admit this connection to the room in the role asked for, if allowed.
+
+        With a valid resume token the person comes back as who they were, in the role
+        the room has on record for them (talkers muted), replacing their old connection.
+        """
         if self.peer is not None:
             raise RoomError("already_joined", "this connection has already joined")
         record = self.hub.store.get(self.room_id)
@@ -87,73 +101,67 @@ class Session:
             await self.send({"type": "ended"})
             await self.ws.close(code=CLOSE_ENDED, message=b"ended")
             return
-        claims = self.claims
-        identity = claims.identity if claims else ""
+        secret, claims = self.hub.config.secret, self.claims
+        resume = resume_from(secret, message.get("resume", ""), self.room_id, claims)
+        who = resume or who_from(claims, self.room_id)
         room = self.hub.live.get(record.id)
-        if room is not None and room.is_banned(identity, self.address, guest=claims is None):
+        if room is not None and room.is_banned(who.identity, self.address, guest=who.guest):
             await self.error(
                 "removed",
                 "you were removed from this space and cannot rejoin it",
                 close=CLOSE_REMOVED,
             )
             return
-        role = self._role(message.get("role", "listener"), record.host_identity, room)
+        role = role_for(message.get("role", "listener"), record, claims, resume)
         if record.state == SCHEDULED and role != "host":
             raise RoomError("not_live", "this space has not started yet; try again when it is live")
         room = self.hub.room_for(record)
+        peer = self._peer(role, who, message.get("name", ""))
+        if resume is not None:
+            peer.muted = peer.talks  # back on stage muted: they unmute when ready
+            room.replace(peer)
+        room.add(peer)
+        self.peer, self.room = peer, room
+        if role in ("speaker", "cohost"):
+            room.remember_role(peer.identity, role)
+        if role == "host" and self.claims is not None:
+            self.hub.update_host(record, self.claims.name, self.claims.handle, self.claims.profile)
+        if role == "host" and message.get("start", True) and record.state != LIVE:
+            self.hub.start(record)
+        await self.send(self._joined(peer, resumed=resume is not None))
+        if resume is not None:
+            self.hub.reconnects += 1
+        room.changed(audience_only=peer.role == "listener")
+
+    def _peer(self, role: str, who: Resume, asked_name: str) -> Peer:
         peer = Peer(
             role=role,
-            identity=identity,
-            name=claims.name if claims else "",
+            identity=who.identity,
+            name=who.name,
             send=self.send,
             send_text=self.send_text,
             close_socket=self.close_socket,
-            guest=claims is None,
+            guest=who.guest,
             address=self.address,
-            # Without a handle claim a token holder is shown by identity, as before.
-            handle=(claims.handle or claims.identity) if claims else "",
-            profile=claims.profile if claims else "",
+            handle="" if who.guest else who.handle,
+            profile="" if who.guest else who.profile,
         )
-        if claims is None:
+        if not peer.identity:  # a new guest: an identity for this stay, and a name
             peer.identity = "guest-" + peer.id
-            peer.name = message.get("name", "").strip() or f"Guest {peer.id[1:]}"
-        room.add(peer)
-        self.peer, self.room = peer, room
-        if role == "host" and claims is not None:
-            self.hub.update_host(record, claims.name, claims.handle, claims.profile)
-        if role == "host" and message.get("start", True) and record.state != LIVE:
-            self.hub.start(record)
-        await self.send(
-            {
-                "type": "joined",
-                "peer_id": peer.id,
-                "role": peer.role,
-                "muted": peer.muted,
-                "room": self.hub.status(record),
-            }
-        )
-        room.changed()
+            peer.name = asked_name.strip() or f"Guest {peer.id[1:]}"
+        return peer
 
-    def _role(self, asked: str, host_identity: str, room: Room | None) -> str:
-        claims = self.claims
-        if asked == "listener":
-            return "listener"
-        if asked == "host":
-            if claims is None or not claims.allows("host"):
-                raise RoomError("forbidden", "your token does not allow joining as host")
-            if claims.identity != host_identity:
-                raise RoomError("forbidden", "only the space's own host can join as host")
-            return "host"
-        granted = room.granted.get(claims.identity) if room and claims else None
-        if granted:
-            return granted  # approved earlier in this space, back after a drop
-        if claims is None or not claims.allows("speak"):
-            raise RoomError(
-                "forbidden",
-                "your token does not allow joining as speaker; "
-                "join as listener and request to speak",
-            )
-        return "speaker"
+    def _joined(self, peer: Peer, *, resumed: bool) -> dict[str, Any]:
+        assert self.room is not None
+        return {
+            "type": "joined",
+            "peer_id": peer.id,
+            "role": peer.role,
+            "muted": peer.muted,
+            "room": self.hub.status(self.room.record),
+            "resume": issue_resume(self.hub.config.secret, resume_of(peer, self.room_id)),
+            "resumed": resumed,
+        }
 
     # -- one method per message type (after join) ---------------------------------
 
@@ -162,6 +170,7 @@ class Session:
         await self.send({"type": "answer", "sdp": answer})
 
     async def on_leave(self, room: Room, peer: Peer, message: dict[str, Any]) -> None:
+        peer.requested_at = None  # leaving on purpose lowers the hand for good
         await self.ws.close()
 
     async def on_end(self, room: Room, peer: Peer, message: dict[str, Any]) -> None:
@@ -236,7 +245,8 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
     room_id = request.match_info["room_id"]
     ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=4 * 64 * 1024)
     await ws.prepare(request)
-    session = Session(hub, room_id, ws, request.remote or "")
+    trusted = trusted_networks(hub.config.trusted_proxies)
+    session = Session(hub, room_id, ws, client_address(request, trusted))
     record = hub.store.get(room_id)
     if record is None:
         await session.error("not_found", f"no room {room_id!r} here", close=CLOSE_NOT_FOUND)

@@ -1,4 +1,9 @@
-"""Keep the rooms' records (title, host, state, times) in a JSON file that survives restarts."""
+"""Keep the rooms' records (title, host, state, times, roles) in a JSON file that survives restarts.
+
+Beside it, `heartbeat` holds when the server was last known to run (written every
+housekeeping round and at shutdown), so a start after an outage can tell how long
+the rooms it finds live were left alone.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import logging
 import os
 import secrets
 import tempfile
+import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,6 +63,12 @@ class RoomRecord:
     # token's `sub`) is what permissions check, so a changed handle keeps the room.
     host_handle: str = ""
     host_profile: str = ""
+    # Roles given in this run of the room, by identity (`speaker`, `cohost`): someone
+    # who drops, or a server restart, brings them back in the role they had.
+    roles: dict[str, str] = field(default_factory=dict)
+    # Identities (and, for guests, network addresses) removed from this run for good.
+    banned: list[str] = field(default_factory=list)
+    banned_addresses: list[str] = field(default_factory=list)
 
     @property
     def public_handle(self) -> str:
@@ -98,14 +110,39 @@ class RoomStore:
             record = RoomRecord(**item)
             self.rooms[record.id] = record
 
-    def end_stale_live_rooms(self) -> list[RoomRecord]:
-        """End every room recorded as live: its peers died with the previous process."""
-        stale = [r for r in self.rooms.values() if r.state == LIVE]
-        for record in stale:
-            record.end()
-        if stale:
-            self.save()
-        return stale
+    def live_rooms(self) -> list[RoomRecord]:
+        """Return the rooms recorded as live."""
+        return [r for r in self.rooms.values() if r.state == LIVE]
+
+    @property
+    def heartbeat_path(self) -> Path:
+        """Return the file holding when the server last ran."""
+        return self.path.parent / "heartbeat"
+
+    def beat(self, when: float | None = None) -> None:
+        """Note that the server runs now (Unix time `when`, default now)."""
+        stamp = time.time() if when is None else when
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".heartbeat-")
+        with os.fdopen(fd, "w") as handle:
+            handle.write(f"{stamp:.3f}\n")
+        os.replace(tmp, self.heartbeat_path)
+
+    def last_beat(self) -> float | None:
+        """Return when the server last noted it ran (Unix time), or None if never.
+
+        Without a heartbeat file (a data folder from before heartbeats), the state
+        file's last write stands in for it.
+        """
+        try:
+            return float(self.heartbeat_path.read_text().strip())
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError):
+            log.warning("heartbeat %s unreadable; using the state file's time", self.heartbeat_path)
+        try:
+            return self.path.stat().st_mtime
+        except FileNotFoundError:
+            return None
 
     def save(self) -> None:
         """Write all records atomically, so a crash never leaves half a file."""

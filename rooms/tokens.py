@@ -189,3 +189,70 @@ def verify_invite(secret: str, invite: str, room_id: str) -> str:
         raise TokenError("the invite is for another space")
     by = payload.get("by")
     return by if isinstance(by, str) else ""
+
+
+_RESUME_AUDIENCE = "spaces-resume"
+RESUME_TTL_S = 12 * 3600
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Who a resume token says its bearer was in a room, to give them their place back."""
+
+    room: str
+    identity: str
+    name: str
+    handle: str = ""
+    profile: str = ""
+    guest: bool = False
+    host: bool = False  # they had joined as the room's host
+
+
+def issue_resume(secret: str, who: Resume, *, ttl: int = RESUME_TTL_S) -> str:
+    """Return a signed resume token for `who`, valid `ttl` seconds (12 h by default)."""
+    if not secret or not who.room or not who.identity:
+        raise ValueError("a resume token needs a signing secret, a room and an identity")
+    now = int(time.time())
+    payload = {
+        "aud": _RESUME_AUDIENCE,
+        "room": who.room,
+        "sub": who.identity,
+        "name": who.name,
+        "handle": who.handle,
+        "profile": who.profile,
+        "guest": who.guest,
+        "host": who.host,
+        "iat": now,
+        "exp": now + ttl,
+    }
+    return jwt.encode(payload, secret, algorithm=_ALGORITHM)
+
+
+def verify_resume(secret: str, token: str, room_id: str) -> Resume:
+    """Return what a valid resume token for `room_id` says, or raise TokenError saying why."""
+    try:
+        payload = jwt.decode(
+            token,
+            secret,
+            algorithms=[_ALGORITHM],
+            audience=_RESUME_AUDIENCE,
+            options={"require": ["exp", "aud", "room", "sub"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise TokenError("the resume token has expired") from exc
+    except jwt.PyJWTError as exc:
+        raise TokenError(f"the resume token is not valid ({exc})") from exc
+    if payload.get("room") != room_id:
+        raise TokenError("the resume token is for another space")
+    identity, name = payload.get("sub"), payload.get("name")
+    if not isinstance(identity, str) or not identity or not isinstance(name, str):
+        raise TokenError("the resume token has a malformed identity")
+    return Resume(
+        room=room_id,
+        identity=identity,
+        name=name,
+        handle=clean_handle(payload.get("handle")),
+        profile=clean_profile(payload.get("profile")),
+        guest=payload.get("guest") is True,
+        host=payload.get("host") is True,
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
@@ -16,8 +17,10 @@ from typing import TYPE_CHECKING
 from core.config import Config
 from core.logs import setup_logging
 from core.roomtokens import mint_room_token
+from rooms.config import ConfigError, IceSettings, RoomsConfig, add_ice_flags, env_with_flags
 from spaces.bench import BENCHMARKS, run_benchmarks
-from spaces.up import ChildFailed, Stack, run_up
+from spaces.supervise import ChildFailed
+from spaces.up import Stack, run_up
 
 if TYPE_CHECKING:
     from core.services import Services
@@ -40,6 +43,9 @@ def _progress(done: int, total: int) -> None:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
+    # The room server runs as a child process reading the environment: the NAT flags
+    # reach it there, checked first so a bad value stops `spaces up` before it starts.
+    os.environ.update(_rooms_env(args))
     return run_up(
         Config.from_env(),
         port=args.port,
@@ -57,11 +63,24 @@ def cmd_portal(args: argparse.Namespace) -> int:
 
 
 def cmd_rooms(args: argparse.Namespace) -> int:
-    from rooms.config import RoomsConfig  # the room server: aiortc, slow to load
-    from rooms.server import serve
+    from rooms.server import serve  # the room server: aiortc, slow to load
 
-    serve(RoomsConfig.from_env(), host=args.host, port=args.port)
+    try:
+        config = RoomsConfig.from_env(env_with_flags(args))
+    except ConfigError as error:
+        raise CommandError(str(error)) from None
+    serve(config, host=args.host, port=args.port)
     return 0
+
+
+def _rooms_env(args: argparse.Namespace) -> dict[str, str]:
+    """Return the environment with the room server's NAT flags laid over it, checked."""
+    env = env_with_flags(args)
+    try:
+        IceSettings.from_env(env)
+    except ConfigError as error:
+        raise CommandError(str(error)) from None
+    return env
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -295,6 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--rooms-port", type=int, default=8100, help="room server port (8100)")
     up.add_argument("--host", default="127.0.0.1", help="address to listen on")
     up.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
+    add_ice_flags(up)
 
     portal = add("portal", cmd_portal, "run the portal web server")
     portal.add_argument("--port", type=int, default=8000)
@@ -304,6 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     rooms = add("rooms", cmd_rooms, "run the room server")
     rooms.add_argument("--port", type=int, default=8100)
     rooms.add_argument("--host", default="127.0.0.1")
+    add_ice_flags(rooms)
 
     worker = add("worker", cmd_worker, "run a background worker (with the scheduler)")
     worker.add_argument("--queues", nargs="*", default=[], help="queues, in priority order")

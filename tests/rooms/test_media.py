@@ -153,22 +153,31 @@ def test_scheduled_room_goes_live_when_its_host_joins(server: ServerThread) -> N
 
 
 def test_server_peers_gather_with_the_configured_ice_servers_only() -> None:
+    from rooms.config import IceSettings
     from rooms.media import PeerMedia
     from rooms.mixer import Mixer
 
     async def scenario() -> None:
         mixer = Mixer()
         default = PeerMedia(mixer, "a")
-        stun = PeerMedia(mixer, "b", ("stun:127.0.0.1:3478",))
+        ice = IceSettings(
+            stun=("stun:127.0.0.1:3478",),
+            turn=("turn:127.0.0.1:3478?transport=udp",),
+            turn_username="rooms",
+            turn_password="pw",
+        )
+        configured = PeerMedia(mixer, "b", ice)
         try:
             # No public STUN server unless configured: a join must not wait on one.
             assert default.pc._RTCPeerConnection__configuration.iceServers == []
-            assert [s.urls for s in stun.pc._RTCPeerConnection__configuration.iceServers] == [
-                "stun:127.0.0.1:3478"
+            servers = configured.pc._RTCPeerConnection__configuration.iceServers
+            assert [(s.urls, s.username, s.credential) for s in servers] == [
+                (["stun:127.0.0.1:3478"], None, None),
+                (["turn:127.0.0.1:3478?transport=udp"], "rooms", "pw"),
             ]
         finally:
             await default.close()
-            await stun.close()
+            await configured.close()
             await mixer.close()
 
     run(scenario())

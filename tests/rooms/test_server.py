@@ -1,4 +1,4 @@
-"""`python -m rooms` serves, and SIGTERM ends live rooms and exits cleanly."""
+"""`python -m rooms` serves, and SIGTERM exits cleanly, keeping live rooms for the next start."""
 
 from __future__ import annotations
 
@@ -51,4 +51,7 @@ def test_module_serves_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
             proc.wait()
     state = json.loads((tmp_path / "rooms" / "rooms.json").read_text())
     (record,) = state["rooms"]
-    assert record["id"] == room["id"] and record["state"] == "ended" and record["ended_at"]
+    assert record["id"] == room["id"] and record["state"] == "live" and not record["ended_at"]
+    # The stop is noted, so the next start knows how long the room was left alone.
+    beat = float((tmp_path / "rooms" / "heartbeat").read_text())
+    assert time.time() - 30 < beat <= time.time()
