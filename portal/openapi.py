@@ -48,7 +48,14 @@ SPACE_SCHEMA: dict[str, Any] = {
         "lang": {"type": "string", "description": "Language code, empty when unknown."},
         "source": {"type": "string", "description": "The page the space was found on."},
         "shares": {"type": "integer", "minimum": 0, "description": "Pages that shared it."},
-        "last_checked_at": {**_TIME, "description": "When liveness was last checked (UTC)."},
+        "last_checked_at": {
+            **_TIME,
+            "description": (
+                "When a liveness check last reached the space's source and got an answer "
+                "(UTC). A check that did not (refused, timed out, a server error) leaves it "
+                "as it was: `health` says how the latest checks went."
+            ),
+        },
         "player_url": {
             "type": "string",
             "description": "Embeddable player on a room server; empty when there is none.",
@@ -61,7 +68,7 @@ SPACE_SCHEMA: dict[str, Any] = {
 HEALTH_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
-    "required": ["last_ok_at", "last_status", "failures", "reason", "last_checked_at"],
+    "required": ["last_ok_at", "last_status", "failures", "reason", "last_checked_at", "reachable"],
     "description": "How the space's liveness checks have gone lately.",
     "properties": {
         "last_ok_at": {**_TIME, "description": "The last check that got a usable answer (UTC)."},
@@ -78,7 +85,17 @@ HEALTH_SCHEMA: dict[str, Any] = {
                 f"well: {', '.join(REASON_WORDS)}."
             ),
         },
-        "last_checked_at": {**_TIME, "description": "When liveness was last checked (UTC)."},
+        "last_checked_at": {
+            **_TIME,
+            "description": "When liveness was last checked, whether or not it got an answer (UTC).",
+        },
+        "reachable": {
+            "type": "boolean",
+            "description": (
+                "False when the last check could not reach the space's source (no connection, "
+                "no answer in time, a server error): its state is then the last one known."
+            ),
+        },
     },
 }
 

@@ -10,8 +10,9 @@ from urllib.parse import quote, urlsplit
 
 from markupsafe import Markup, escape
 
-from core.catalog.freshness import STALE_AFTER_INTERVALS
+from core.catalog.freshness import STALE_AFTER_INTERVALS, unreachable
 from core.catalog.models import Space
+from core.catalog.source_health import reason_words
 from core.catalog.states import State
 from core.config import Config
 from core.platforms import registry
@@ -98,7 +99,8 @@ def space_json(space: Space, config: Config, shares: int = 0) -> dict[str, Any]:
         "lang": space.lang or "",
         "source": space.platform or "",
         "shares": int(shares),
-        "last_checked_at": isoformat(space.last_checked_at),
+        # The last check that reached the space's source: a failed one says nothing new.
+        "last_checked_at": isoformat(space.last_verified_at),
         "player_url": http_url(space.player_url),
         "featured": bool(space.featured),
         "health": health_json(space),
@@ -113,7 +115,28 @@ def health_json(space: Space) -> dict[str, Any]:
         "failures": int(space.check_failures or 0),
         "reason": space.check_reason or "",
         "last_checked_at": isoformat(space.last_checked_at),
+        "reachable": not unreachable(space),
     }
+
+
+#: What each platform's source is called where a check cannot reach it.
+_SOURCES = {"rooms": "the room server", "x": "X"}
+
+
+def reach_source(space: Space) -> str:
+    """Return what a check of `space` reaches: "the room server", "X", "the space's site"."""
+    return _SOURCES.get(space.platform or "", "the space's site")
+
+
+def reach_note(space: Space) -> str:
+    """Say why the last check could not reach the space's source, or "" when it did.
+
+    "Can't reach the room server (no answer in time)": the state shown is then the last
+    one known, and the page says so instead of a fresh "checked 12 s ago".
+    """
+    if not unreachable(space):
+        return ""
+    return f"Can't reach {reach_source(space)} ({reason_words(space.check_reason)})"
 
 
 def ago(value: datetime | None, now: datetime) -> str:
@@ -147,6 +170,9 @@ def badge(space: Space, now: datetime, interval_s: float) -> tuple[str, str, str
     """Return (label, css modifier, explanation) for a space's state badge."""
     state = str(space.state)
     if state == State.LIVE:
+        note = reach_note(space)
+        if note and is_live_now(space, now, interval_s):
+            return "Live?", "stale", f"Reported live, but the last check failed: {note}"
         if is_live_now(space, now, interval_s):
             return "LIVE", "live", "Live now, confirmed recently"
         minutes = max(1, round(STALE_AFTER_INTERVALS * interval_s / 60))

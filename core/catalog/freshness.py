@@ -15,12 +15,17 @@ from core.catalog.states import State
 UNVERIFIED_AFTER_FAILURES = 3
 #: Intervals without a successful check after which "live" is no longer believed.
 STALE_AFTER_INTERVALS = 3
+#: Reasons a check fails without reaching the space's source: no connection, no answer in
+#: time, or a server (or the proxy before it) failing. One such check is enough to say so:
+#: the next one is a backed-off interval away.
+UNREACHED_REASONS = frozenset({"connect", "dns", "timeout", "http_5xx"})
 
 
 class Freshness(StrEnum):
     FRESH = "fresh"  # the last checks answered
     UNVERIFIED = "unverified"  # the last few checks failed; the state may be out of date
     STALE = "stale"  # live, but not confirmed for too long: leave it out of "live now"
+    UNREACHABLE = "unreachable"  # live, but the last check could not reach its source
 
 
 class Confirmable(Protocol):
@@ -37,6 +42,9 @@ class Confirmable(Protocol):
 
     @property
     def updated_at(self) -> datetime | None: ...
+
+    @property
+    def check_reason(self) -> str: ...
 
 
 def trusted_at(space: Confirmable) -> datetime | None:
@@ -55,9 +63,16 @@ def freshness(space: Confirmable, now: datetime, interval_s: float) -> Freshness
         confirmed = trusted_at(space)
         if confirmed is None or confirmed < verified_since(now, interval_s):
             return Freshness.STALE
+        if unreachable(space):
+            return Freshness.UNREACHABLE
     if (space.check_failures or 0) >= UNVERIFIED_AFTER_FAILURES:
         return Freshness.UNVERIFIED
     return Freshness.FRESH
+
+
+def unreachable(space: Confirmable) -> bool:
+    """Say whether the last check of `space` failed to reach its source (see UNREACHED_REASONS)."""
+    return (space.check_failures or 0) > 0 and space.check_reason in UNREACHED_REASONS
 
 
 def verified_since(now: datetime, interval_s: float) -> datetime:

@@ -37,6 +37,10 @@ from core.timeutil import parse_iso
 from core.urls import canonical_url, is_loopback, same_machine, same_site
 
 MAX_STATUS_BYTES = 256 * 1024
+#: A room server answers its small status JSON at once; one that takes longer than this
+#: counts as unreachable, so a hung server shows as such within an interval and a few
+#: seconds (the live interval is 30 s: the first failed check lands within 35 s).
+STATUS_TIMEOUT_S = 3.0
 
 _STATUS_PATH = re.compile(r"/api/rooms/([A-Za-z0-9_-]+)/?$")
 _ROOM_STATES = {"scheduled": State.SCHEDULED, "live": State.LIVE, "ended": State.ENDED}
@@ -189,9 +193,15 @@ def _public_name(url: str) -> bool:
 
 
 async def _check_status(probe: Probe, checking: Checking) -> Observation:
-    status, body, _charset = await checking.fetch.get(
-        probe.target, "application/json", MAX_STATUS_BYTES
-    )
+    timeout_s = min(STATUS_TIMEOUT_S, checking.timeout_s)
+    try:
+        status, body, _charset = await asyncio.wait_for(
+            checking.fetch.get(probe.target, "application/json", MAX_STATUS_BYTES), timeout_s
+        )
+    except TimeoutError:
+        raise CheckFailed(
+            f"status endpoint gave no answer within {timeout_s:g} s", "timeout"
+        ) from None
     if status in GONE_STATUSES:
         return Observation(State.GONE, reason="gone", status=status)
     if status != 200:

@@ -9,8 +9,6 @@ so the room shows hosts and signed-in listeners as who they are, never "Guest N"
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -19,13 +17,16 @@ from urllib.parse import quote, urljoin
 from core.catalog.models import User
 from core.config import Config
 from core.roomtokens import mint_room_token
+from portal.hosting import roomhttp
 
-TIMEOUT_S = 5.0
 CREATE_TTL_S = 60  # the token only has to survive one request
 GO_TTL_S = 900  # long enough to open the room page and connect; reconnects ask again
 DOWNLOAD_TTL_S = 120
 LISTEN_TTL_S = 12 * 3600  # a listener's evening in the room; the page asks again after
-STATUS_TIMEOUT_S = 2.0  # the dashboard waits this long at most for rooms' status
+# Every call has its connection within roomhttp.CONNECT_TIMEOUT_S and its whole answer
+# within roomhttp.TOTAL_TIMEOUT_S, so a hung room server never hangs a portal page; the
+# dashboard waits less for the rooms' status it shows beside them.
+STATUS_TIMEOUT_S = 2.0
 CHUNK = 64 * 1024
 
 
@@ -93,45 +94,47 @@ def host_token(config: Config, user: User, *, room: str = "*", ttl: int = GO_TTL
     )
 
 
-def _request(url: str, **kwargs: Any) -> urllib.request.Request:
+def _checked(url: str) -> str:
     if not url.startswith(("http://", "https://")):
         raise RoomServerError("SPACES_ROOMS_URL must be an http:// or https:// address", 500)
-    return urllib.request.Request(url, **kwargs)  # noqa: S310 - the scheme is checked above
+    return url
 
 
-def _unreachable(config: Config, error: object) -> RoomServerError:
+def _unreachable(rooms_url: str, error: object) -> RoomServerError:
     return RoomServerError(
-        f"The room server at {config.rooms_url} did not answer ({error}). "
+        f"The room server at {rooms_url} did not answer ({error}). "
         "Nothing was lost: check the details and try again in a minute.",
         status=503,
     )
 
 
-def _refusal(error: urllib.error.HTTPError) -> str:
+def _refusal(body: bytes, status: int) -> str:
     try:
-        return str(json.loads(error.read(16_384) or b"{}").get("error") or error.reason)
+        said = json.loads(body or b"{}").get("error")
     except (ValueError, AttributeError):
-        return str(error.reason)
+        said = None
+    return str(said or f"HTTP {status}")
 
 
 def create_room(config: Config, user: User, fields: dict[str, Any]) -> dict[str, Any]:
     """Open a room for `user` on the room server and return its status JSON."""
     token = host_token(config, user, ttl=CREATE_TTL_S)
-    request = _request(
-        f"{config.rooms_url}/api/rooms",
-        data=json.dumps(fields).encode(),
-        method="POST",
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:  # noqa: S310
-            body = json.loads(response.read(1_000_000))
-    except urllib.error.HTTPError as error:
-        if error.code >= 500:
-            raise _unreachable(config, f"HTTP {error.code}") from None
-        raise RoomServerError(f"The room server refused: {_refusal(error)}", 400) from None
-    except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
-        raise _unreachable(config, getattr(error, "reason", error)) from None
+        answer = roomhttp.call(
+            _checked(f"{config.rooms_url}/api/rooms"),
+            method="POST",
+            body=json.dumps(fields).encode(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+    except roomhttp.Unanswered as error:
+        raise _unreachable(config.rooms_url, error) from None
+    if answer.status >= 500:
+        raise _unreachable(config.rooms_url, f"HTTP {answer.status}")
+    if answer.status >= 400:
+        refusal = _refusal(answer.body, answer.status)
+        raise RoomServerError(f"The room server refused: {refusal}", 400)
+    try:
+        body = answer.json()
     except ValueError:
         raise RoomServerError("The room server's answer was not JSON; tell its operator.") from None
     if not isinstance(body, dict) or not body.get("id") or not body.get("share_url"):
@@ -150,17 +153,22 @@ def download_recording(
 ) -> tuple[Iterator[bytes], dict[str, str]]:
     """Open the room's recording on the room server; return its chunks and headers."""
     token = host_token(config, user, room=room_id, ttl=DOWNLOAD_TTL_S)
-    request = _request(
-        f"{rooms_url}/api/rooms/{quote(room_id, safe='')}/recording",
-        headers={"Authorization": f"Bearer {token}"},
-    )
+    url = _checked(f"{rooms_url}/api/rooms/{quote(room_id, safe='')}/recording")
     try:
-        response = urllib.request.urlopen(request, timeout=TIMEOUT_S)  # noqa: S310
-    except urllib.error.HTTPError as error:
-        status = error.code if error.code in (404, 409, 410) else 502
-        raise RoomServerError(f"No recording to download: {_refusal(error)}", status) from None
-    except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
-        raise _unreachable(config, getattr(error, "reason", error)) from None
+        connection, response = roomhttp.open_stream(
+            url, headers={"Authorization": f"Bearer {token}"}
+        )
+    except roomhttp.Unanswered as error:
+        raise _unreachable(rooms_url, error) from None
+    if response.status != 200:
+        try:
+            said = _refusal(response.read(16_384), response.status)
+        except OSError:
+            said = f"HTTP {response.status}"
+        finally:
+            connection.close()
+        status = response.status if response.status in (404, 409, 410) else 502
+        raise RoomServerError(f"No recording to download: {said}", status)
     headers = {
         "Content-Type": response.headers.get("Content-Type", "audio/ogg"),
         "Content-Disposition": response.headers.get(
@@ -170,20 +178,22 @@ def download_recording(
     }
 
     def chunks() -> Iterator[bytes]:
-        with response:
+        try:
             while chunk := response.read(CHUNK):
                 yield chunk
+        finally:
+            connection.close()
 
     return chunks(), headers
 
 
 def room_status(rooms_url: str, room_id: str) -> dict[str, Any] | None:
     """Return a room's public status JSON, or None when the server does not answer well."""
+    url = f"{rooms_url}/api/rooms/{quote(room_id, safe='')}"
     try:
-        request = _request(f"{rooms_url}/api/rooms/{quote(room_id, safe='')}")
-        with urllib.request.urlopen(request, timeout=STATUS_TIMEOUT_S) as response:  # noqa: S310
-            body = json.loads(response.read(1_000_000))
-    except (RoomServerError, urllib.error.URLError, TimeoutError, ConnectionError, ValueError):
+        answer = roomhttp.call(_checked(url), total_s=STATUS_TIMEOUT_S)
+        body = answer.json() if answer.status == 200 else None
+    except (RoomServerError, roomhttp.Unanswered, ValueError):
         return None
     return body if isinstance(body, dict) else None
 

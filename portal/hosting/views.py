@@ -78,7 +78,7 @@ def _recordings(rooms: list[HostedRoom]) -> list[dict[str, str]]:
 
 def _recording(room: HostedRoom, status: dict[str, Any] | None) -> dict[str, str]:
     if status is None:
-        return {"note": "The room server did not answer; the recording shows here later."}
+        return {"note": "The room server did not answer; try again in a minute."}
     recording = roomserver.media_link(room.rooms_url, status.get("recording_url"))
     transcript = roomserver.media_link(room.rooms_url, status.get("transcript_url"))
     if recording:

@@ -77,6 +77,8 @@ def _install_template_helpers(app: Flask, services: Services) -> None:
     env.filters["when"] = present.when_text
     env.globals["link_out_label"] = present.link_out_label
     env.globals["link_out"] = present.link_out
+    env.globals["reach_note"] = present.reach_note
+    env.globals["reach_source"] = present.reach_source
     # The player dock accepts messages only from the room server's origin.
     env.globals["rooms_origin"] = origin_of(services.config.rooms_url)
 

@@ -86,7 +86,9 @@ def test_three_failures_make_a_live_space_unverified_then_stale(
     )
     check_spaces([space_id])
     interval = worker_services.config.live_check_interval_s
-    status_server.rooms["f"] = 503
+    # The server answers, but not with a status: reached, so not "unreachable" (a refused
+    # connection or a 503 is, from the first failure: tests/worker/test_liveness_reach.py).
+    status_server.rooms["f"] = 403
     seen = []
     for _ in range(3):
         check_spaces([space_id])

@@ -18,6 +18,7 @@ def test_space_health_after_good_and_failed_checks(client, services, make_space,
         "failures": 0,
         "reason": "",
         "last_checked_at": None,
+        "reachable": True,
     }
     later = now + timedelta(seconds=30)
     with services.catalog.session() as session:
@@ -31,5 +32,6 @@ def test_space_health_after_good_and_failed_checks(client, services, make_space,
     assert health["last_ok_at"].startswith(now.strftime(stamp))
     assert health["last_checked_at"].startswith(later.strftime(stamp))
     assert (health["last_status"], health["failures"], health["reason"]) == (502, 1, "http_5xx")
+    assert health["reachable"] is False
     listed = client.get("/api/v1/spaces").get_json()["items"]
     assert [item["health"]["reason"] for item in listed] == ["http_5xx"]
