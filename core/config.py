@@ -52,6 +52,8 @@ class Config:
     #: A session unused this long ends, and every session ends this long after sign-in.
     session_idle_s: int = 14 * 86_400
     session_max_s: int = 30 * 86_400
+    #: /metrics answers only requests carrying `Authorization: Bearer <token>` when set.
+    metrics_token: str = ""
     testing: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -86,6 +88,7 @@ class Config:
             mail_from=env.get("SPACES_MAIL_FROM") or cls.mail_from,
             session_idle_s=_seconds(env, "SPACES_SESSION_IDLE", cls.session_idle_s),
             session_max_s=_seconds(env, "SPACES_SESSION_MAX", cls.session_max_s),
+            metrics_token=env.get("SPACES_METRICS_TOKEN", "").strip(),
             extra=_extra(env),
         )
 
@@ -125,6 +128,7 @@ class Config:
             "SPACES_MAIL_FROM": self.mail_from,
             "SPACES_SESSION_IDLE": str(self.session_idle_s),
             "SPACES_SESSION_MAX": str(self.session_max_s),
+            "SPACES_METRICS_TOKEN": self.metrics_token,
             "SPACES_TRUSTED_PROXIES": str(self.extra.get("trusted_proxies", "")),
             **{name: str(value) for name, value in self.extra.get("crawl_limits", {}).items()},
         }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import time
 from collections.abc import Iterator, Mapping
 from datetime import datetime
@@ -210,3 +211,17 @@ def exposition(services: Services) -> bytes:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Collector(services))
     return generate_latest(registry)
+
+
+def bearer_allowed(authorization: str, token: str) -> bool:
+    """Say whether a request may read /metrics: no token is set, or it carries this one.
+
+    `authorization` is the request's Authorization header ("" when absent); the token
+    is compared in constant time.
+    """
+    if not token:
+        return True
+    scheme, _, given = authorization.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        given.strip().encode(), token.encode()
+    )

@@ -108,6 +108,11 @@ class CaptionFeed:
         self._origin = time.monotonic()  # the space went live now
         self._start = 0.0
         self._loop = asyncio.get_running_loop()
+        # Windows (and their seconds of audio) handed to the transcriber, and those it
+        # has finished: the difference is the backlog /metrics shows. Each is written by
+        # one thread only (the loop; the transcriber), so no lock is needed.
+        self.queued = self.done = 0
+        self.queued_s = self.done_s = 0.0
 
     @property
     def running(self) -> bool:
@@ -154,12 +159,18 @@ class CaptionFeed:
             return
         start = self._start
         end = start + len(frames) * frame_s
+        self.queued += 1
+        self.queued_s += end - start
         job = _worker.submit(self._caption, np.concatenate(frames), start, end)
         job.add_done_callback(self._done)
 
     def _caption(self, samples: np.ndarray, start: float, end: float) -> dict[str, Any] | None:
         # On the worker thread: the file gets the caption even if the room has ended.
-        text = transcribe(samples)
+        try:
+            text = transcribe(samples)
+        finally:
+            self.done += 1
+            self.done_s += end - start
         if not text:
             return None
         if self.vtt_path is not None and self.vtt_path.parent.exists():

@@ -41,6 +41,20 @@ _REPORT_EVERY = 25
 MAX_QUEUED = 8  # packets queued for a listener on the slow path: latency over completeness
 
 
+class SendTotals:
+    """Count what every fan-out of this process sent, for /metrics (only ever grows)."""
+
+    __slots__ = ("packets", "octets", "dropped")
+
+    def __init__(self) -> None:
+        self.packets = 0
+        self.octets = 0  # RTP header and payload, before SRTP's tag and UDP/IP headers
+        self.dropped = 0
+
+
+SENT = SendTotals()
+
+
 class ListenerTrack(MediaStreamTrack):
     """A listener's outgoing track: the Fanout sends for it once it knows the sender.
 
@@ -242,7 +256,7 @@ class Fanout:
                     track.push(packet)
         pack_into = _SEQ_TS.pack_into
         size = len(payload)
-        sent = dropped = 0
+        sent = dropped = headers = 0
         for stream in self.streams.values():
             header = stream.header
             timestamp = (stream.ts0 + pts) & 0xFFFFFFFF
@@ -261,6 +275,7 @@ class Fanout:
                 dropped += 1
                 continue
             sent += 1
+            headers += len(header)
             stream.count += 1
             stream.octets += size
             stream.report_in -= 1
@@ -274,3 +289,6 @@ class Fanout:
                     self.streams = {t: s for t, s in self.streams.items() if s is not stream}
         self.sent += sent
         self.dropped += dropped
+        SENT.packets += sent
+        SENT.octets += headers + sent * size
+        SENT.dropped += dropped
