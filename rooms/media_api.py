@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import os
+from email.utils import formatdate
+
 from aiohttp import web
 
 from rooms.api import CORS, json_error
-from rooms.hls import NAME_RE, PLAYLIST, PLAYLIST_CACHE, SEGMENT_CACHE, folder_for
+from rooms.hls import (
+    MISSING_CACHE,
+    NAME_RE,
+    PLAYLIST,
+    PLAYLIST_CACHE,
+    SEGMENT_CACHE,
+    folder_for,
+)
 from rooms.hub import HUB
 from rooms.recording import AUDIO, CAPTIONS, RECORDINGS
 
@@ -53,23 +63,52 @@ async def _download(request: web.Request, name: str, content_type: str) -> web.S
     )
 
 
-async def serve_hls(request: web.Request) -> web.StreamResponse:
-    """GET /hls/<id>/<name>: the playlist, the init segment or a media segment."""
+async def serve_hls(request: web.Request) -> web.Response:
+    """GET /hls/<id>/<name>: the playlist, the init segment or a media segment.
+
+    Answers carry the cache headers that let any HTTP cache in front serve a crowd:
+    segments are immutable (rooms.hls names them once per run), the playlist lives one
+    segment, misses a moment; all carry a validator (ETag, Last-Modified) and CORS.
+    """
     hub = request.app[HUB]
     room_id, name = request.match_info["room_id"], request.match_info["name"]
-    cors = {"Access-Control-Allow-Origin": "*"}
     if not NAME_RE.match(name) or room_id not in hub.live or not hub.config.hls:
-        raise web.HTTPNotFound(text="no such live stream; the space may have ended")
-    path = folder_for(hub.config.data_dir, room_id) / name
-    if not path.exists():
-        raise web.HTTPNotFound(text="not written yet or already expired; reload the playlist")
-    if name == PLAYLIST:
-        return web.Response(
-            body=path.read_bytes(),
-            content_type="application/vnd.apple.mpegurl",
-            headers={"Cache-Control": PLAYLIST_CACHE, **cors},
-        )
-    return web.FileResponse(
-        path,
-        headers={"Content-Type": "audio/mp4", "Cache-Control": SEGMENT_CACHE, **cors},
-    )
+        return _hls_missing("no such live stream; the space may have ended")
+    folder = folder_for(hub.config.data_dir, room_id)
+    # The init segment is complete only once the first segment is listed.
+    if name != PLAYLIST and not (folder / PLAYLIST).exists():
+        return _hls_missing("the stream has not started yet; reload the playlist")
+    try:
+        # Read through one open file: the muxer may delete or replace it meanwhile.
+        with (folder / name).open("rb") as file:
+            body, st = file.read(), os.fstat(file.fileno())
+    except FileNotFoundError:
+        return _hls_missing("not written yet or already expired; reload the playlist")
+    playlist = name == PLAYLIST
+    headers = {
+        "Cache-Control": PLAYLIST_CACHE if playlist else SEGMENT_CACHE,
+        "ETag": f'"{st.st_mtime_ns:x}-{st.st_size:x}"',
+        "Last-Modified": formatdate(st.st_mtime, usegmt=True),
+        **CORS,
+    }
+    # Last-Modified has whole seconds: a segment never changes, so its second will do;
+    # the playlist can change within one, so only its exact time (never matched) does.
+    mtime = st.st_mtime if playlist else float(int(st.st_mtime))
+    if _not_modified(request, headers["ETag"], mtime):
+        return web.Response(status=304, headers=headers)
+    content_type = "application/vnd.apple.mpegurl" if playlist else "audio/mp4"
+    return web.Response(body=body, headers={"Content-Type": content_type, **headers})
+
+
+def _not_modified(request: web.Request, etag: str, mtime: float) -> bool:
+    # RFC 9110 13.2.2: If-None-Match wins over If-Modified-Since when both are sent.
+    if (tags := request.if_none_match) is not None:
+        return any(tag.value in (etag.strip('"'), "*") for tag in tags)
+    since = request.if_modified_since
+    return since is not None and mtime <= since.timestamp()
+
+
+def _hls_missing(message: str) -> web.Response:
+    # Short-lived, so a cache absorbs a crowd asking but soon asks again.
+    headers = {"Cache-Control": MISSING_CACHE, **CORS}
+    return web.Response(status=404, text=message, headers=headers)
