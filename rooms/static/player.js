@@ -10,13 +10,16 @@
 //
 // A host opens the page with their token in the fragment (/s/<id>#token=...), which
 // never reaches server logs; an invited speaker's link carries ?invite=....
-// Needs times.js, people.js, guests.js and media.js, loaded before it.
+// A connection that drops after it was up is rejoined by itself (reconnect.js says
+// when), with a new WebSocket and peer connection and the resume token from the last
+// `joined`, which gives back the person's role.
+// Needs times.js, people.js, guests.js, media.js and reconnect.js, loaded before it.
 (function () {
   "use strict";
 
   const root = document.getElementById("spaces-player");
   if (!root || !window.SpacesTimes || !window.SpacesPeople || !window.SpacesGuests ||
-    !window.SpacesMedia) return;
+    !window.SpacesMedia || !window.SpacesReconnect) return;
   const Times = window.SpacesTimes;
   const People = window.SpacesPeople;
   const $ = function (sel) { return root.querySelector(sel); };
@@ -72,6 +75,12 @@
   let pollsAfterEnd = 0;
   let ended = room.state === "ended";
   let removed = false;
+  // The person pressed Listen and has not left: keep (re)connecting until they do.
+  let wanted = false;
+  let resumeToken = "";
+  let sendResume = true; // false once the server said it does not take the field
+  let joinSent = null; // the `join` awaiting its `joined`
+  let wentOffline = false;
 
   function tokenFromFragment() {
     const match = /(?:^|[#&])token=([^&]+)/.exec(location.hash);
@@ -137,8 +146,8 @@
     if (event.source !== window.parent || event.origin !== parentOrigin) return;
     const msg = event.data || {};
     if (msg.type !== "spaces-player:command") return;
-    if (msg.command === "listen" && !ws && !media.active && !ended && !removed) start();
-    else if (msg.command === "leave" && (ws || media.active)) leave();
+    if (msg.command === "listen" && !wanted && !ws && !media.active && !ended && !removed) start();
+    else if (msg.command === "leave" && (wanted || ws || media.active)) leave();
     else if (msg.command === "status") { tellParent(true); tellSize(true); }
   }
 
@@ -153,6 +162,7 @@
   }
 
   function setState(state, message) {
+    if (state === "playing") retry.succeeded();
     exposed.state = state;
     data.playerState = state;
     if (message) statusLine.textContent = message;
@@ -177,7 +187,8 @@
   }
 
   function showControls() {
-    const connected = !!ws || media.active;
+    // While rejoining by itself there is no socket for a moment: Leave must stay.
+    const connected = wanted || !!ws || media.active;
     const joined = !!ws && exposed.role !== "";
     listenButton.textContent = isHost ? "Join as host" : "Listen";
     listenButton.hidden = connected || ended || removed || (room.state === "scheduled" && !isHost);
@@ -185,7 +196,8 @@
     leaveButton.hidden = !connected;
     controls.hidden = !joined;
     if (!joined) closePanels();
-    requestButton.hidden = !joined || talks();
+    // The HLS stream is a few seconds behind and carries nobody's voice back: no speaking.
+    requestButton.hidden = !joined || talks() || media.hls;
     setLabel(requestButton, exposed.requested ? "Cancel request" : "Request to speak");
     muteButton.hidden = !joined || !talks();
     setLabel(muteButton, exposed.muted ? "Unmute" : "Mute");
@@ -380,10 +392,12 @@
 
   // ----- Connection ------------------------------------------------------------------
 
-  function stop() {
-    if (ws) { ws.onclose = null; ws.close(); }
+  // Close this connection (socket and audio); what the room knows of us goes with it.
+  function disconnect() {
+    if (ws) { ws.onclose = null; ws.onmessage = null; ws.close(); }
     ws = null;
-    media.close();
+    joinSent = null;
+    media.reset(); // an HLS stream plays on while the socket is rejoined
     exposed.role = "";
     exposed.requested = false;
     exposed.levels = {};
@@ -392,6 +406,14 @@
     captionsEl.textContent = "";
     room.audience = [];
     applyLevels();
+  }
+
+  // Stop for good: no more attempts until the person presses Listen again.
+  function stop() {
+    wanted = false;
+    retry.cancel();
+    disconnect();
+    media.close();
   }
 
   function leave() {
@@ -427,26 +449,66 @@
     return scheme + "//" + location.host + data.wsPath + query;
   }
 
+  const retry = window.SpacesReconnect.create({
+    attempt: openSocket,
+    abandon: disconnect,
+    unreachable: function () {
+      setState("unreachable", "Can't reach the room server. Trying again…");
+      renderRoom();
+    },
+  });
+
+  // The connection broke (or an attempt failed): rejoin by itself while still wanted.
+  function connectionLost() {
+    if (!wanted) return;
+    const wasPlaying = exposed.state === "playing";
+    disconnect();
+    if (wasPlaying || !retry.running) {
+      setState("reconnecting", "Lost the connection. Reconnecting…");
+      renderRoom();
+      retry.begin();
+    } else {
+      showControls();
+      retry.failed();
+    }
+  }
+
   const media = window.SpacesMedia.create(root, send, {
     connected: function () {
       const text = room.state === "scheduled" ?
         "You are in the green room. Press Start when you are ready." :
         (exposed.role === "host" ? "You are hosting." : "Playing live audio.");
+      exposed.transport = data.transport = "webrtc";
       setState("playing", text);
     },
-    failed: function () {
+    hls: function () {
+      exposed.transport = data.transport = "hls";
+      setState("playing", "Playing the room's stream: you are a few seconds behind the room.");
+    },
+    error: function (text) {
       stop();
-      setState("unreachable", "The audio connection failed. Press Listen to try again.");
+      setState("error", text + " Press Listen to try again.");
       renderRoom();
     },
+    paused: function (yes) {
+      notice(yes ? "Paused. Press play on your lock screen or headset to hear the room live again." : "");
+    },
+    stop: function () { leave(); },
+    session: function (actions, context) {
+      exposed.mediaSessionActions = actions;
+      exposed.audioContext = context;
+    },
+    failed: function () { connectionLost(); },
     blocked: function () {
       stop();
       setState("error", "Your browser blocked playback. Press Listen again.");
       renderRoom();
     },
-    stats: function (energy, packets) {
+    stats: function (energy, packets, level) {
       exposed.energy = energy;
+      exposed.level = level;
       data.audioEnergy = String(energy);
+      data.audioLevel = String(level);
       data.packetsReceived = String(packets);
     },
   });
@@ -494,8 +556,10 @@
     try { msg = JSON.parse(event.data); } catch (e) { return; }
     if (!msg || typeof msg !== "object") return;
     if (msg.type === "hello") {
-      send({ type: "join", role: isHost ? "host" : "listener", start: false });
+      join();
     } else if (msg.type === "joined") {
+      joinSent = null;
+      if (typeof msg.resume === "string" && msg.resume) resumeToken = msg.resume;
       exposed.role = msg.role;
       exposed.muted = msg.muted;
       exposed.peerId = msg.peer_id;
@@ -515,6 +579,10 @@
       onYou(msg);
     } else if (msg.type === "state") {
       onState(msg);
+    } else if (msg.type === "counts") {
+      // A large room sends only its counts when just the audience changed.
+      room.listeners = Number(msg.listener_count) || 0;
+      renderRoom();
     } else if (msg.type === "levels") {
       exposed.levels = msg.levels && typeof msg.levels === "object" ? msg.levels : {};
       applyLevels();
@@ -542,42 +610,91 @@
     } else if (msg.type === "ended") {
       markEnded();
     } else if (msg.type === "error") {
-      if (msg.code === "not_live") {
-        stop();
-        setState("idle", "This space has not started yet. Try again when it is live.");
-        renderRoom();
-      } else {
-        notice(msg.message);
-      }
+      onError(msg);
+    }
+  }
+
+  function join() {
+    // The server gives the role back from the resume token; the host's token says so anyway.
+    const message = { type: "join", role: isHost ? "host" : "listener", start: false };
+    if (resumeToken && sendResume) message.resume = resumeToken;
+    joinSent = message;
+    send(message);
+  }
+
+  function onError(msg) {
+    if (msg.code === "not_live") {
+      stop();
+      setState("idle", "This space has not started yet. Try again when it is live.");
+      renderRoom();
+    } else if (joinSent && joinSent.resume && msg.code === "bad_message" &&
+        /resume/.test(msg.message || "")) {
+      // A server without resume tokens: join as before (the role may not come back).
+      sendResume = false;
+      join();
+    } else if (joinSent && (msg.code === "server_error" || msg.code === "rate_limited")) {
+      connectionLost();
+    } else if (joinSent) {
+      stop();
+      setState("error", "Could not join this space: " + msg.message);
+      renderRoom();
+    } else {
+      notice(msg.message);
+    }
+  }
+
+  // Closes after which trying again cannot help (docs/rooms-protocol.md).
+  const FINAL_CLOSES = {
+    4003: "The room server refused your access to this space. Reload the page to try again.",
+    4004: "This space is not on this room server any more.",
+    4008: "The room server closed the connection after too many bad messages. Reload the page to listen again.",
+    // The same person joined from another tab or device: two players would keep
+    // taking the seat from each other, so this one steps aside.
+    4009: "You are listening to this space in another tab or window.",
+  };
+
+  function onClose(event) {
+    if (ended) return;
+    if (event.code === 4000) markEnded();
+    else if (event.code === 4001) markRemoved("You were removed from this space.");
+    else if (FINAL_CLOSES[event.code]) {
+      stop();
+      setState("error", FINAL_CLOSES[event.code]);
+      renderRoom();
+    } else {
+      connectionLost();
     }
   }
 
   function start() {
     notice("");
+    wanted = true;
     setState("connecting", "Connecting…");
+    retry.begin();
+  }
+
+  // One attempt: a new socket (and, once joined, a new peer connection).
+  function openSocket() {
+    disconnect();
+    let sock;
     try {
-      ws = new WebSocket(wsUrl());
+      sock = new WebSocket(wsUrl());
     } catch (e) {
-      ws = null;
-      setState("unreachable", "Can't reach the room server. Check your connection and try again.");
+      retry.failed();
       return;
     }
+    ws = sock;
     showControls();
-    ws.onmessage = function (event) {
+    sock.onmessage = function (event) {
       onMessage(event).catch(function (err) {
+        if (sock !== ws) return; // an old attempt's leftovers
         stop();
         setState("error", "Could not start the audio (" + err + "). Press Listen to try again.");
         renderRoom();
       });
     };
-    ws.onclose = function (event) {
-      if (ended) return;
-      stop();
-      if (event.code === 4001) markRemoved("You were removed from this space.");
-      else {
-        setState("unreachable", "Can't reach the room server. Check your connection and press Listen to try again.");
-        renderRoom();
-      }
+    sock.onclose = function (event) {
+      if (sock === ws) onClose(event);
     };
   }
 
@@ -588,12 +705,14 @@
       const response = await fetch(data.statusUrl, { cache: "no-store" });
       if (!response.ok) throw new Error("HTTP " + response.status);
       const status = await response.json();
-      if (ws) return; // connected meanwhile: the server's messages are fresher
+      if (ws || wanted) return; // connected meanwhile: the server's messages are fresher
       if (exposed.state === "unreachable" && status.state !== "ended") exposed.state = "idle";
       applyStatus(status);
       if (exposed.state === "idle") setState("idle", null);
     } catch (e) {
-      if (!media.active && !ended) setState("unreachable", "Can't reach the room server right now. Try again shortly.");
+      if (!wanted && !media.active && !ended) {
+        setState("unreachable", "Can't reach the room server right now. Try again shortly.");
+      }
     }
   }
 
@@ -607,12 +726,23 @@
     pollTimer = null;
     if (document.hidden) return; // picked up again when the tab is shown
     if (ended && (room.recording || pollsAfterEnd++ >= 24)) return; // nothing more will change
-    if (!ws) await refreshStatus();
+    if (!ws && !wanted) await refreshStatus();
     if (!pollTimer) schedulePoll(POLL_MS);
   }
 
   document.addEventListener("visibilitychange", function () {
     if (!document.hidden && !pollTimer) poll();
+  });
+
+  // A network change ends the peer connection for good (it cannot move to the new
+  // network): once the browser is online again, rejoin at once rather than wait.
+  window.addEventListener("offline", function () { wentOffline = true; });
+  window.addEventListener("online", function () {
+    const changed = wentOffline;
+    wentOffline = false;
+    if (!wanted) return;
+    if (retry.running) retry.now();
+    else if (changed && exposed.state === "playing") connectionLost();
   });
 
   // ----- Buttons -----------------------------------------------------------------------
@@ -646,7 +776,7 @@
   }
 
   listenButton.addEventListener("click", function () {
-    if (!ended && !removed && !ws && !media.active) start();
+    if (!ended && !removed && !wanted && !ws && !media.active) start();
   });
   leaveButton.addEventListener("click", leave);
   startButton.addEventListener("click", function () { send({ type: "start" }); });
