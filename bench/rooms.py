@@ -132,6 +132,7 @@ class Bench:
             self._spawn(listeners_main, self.url, self.room_id) for _ in range(LISTENER_PROCESSES)
         ]
         self.count = 0
+        self._drop_turn = 0  # which listener process loses the next odd drop
 
     def _spawn(self, target: Any, *args: Any) -> Connection:
         parent, child = self.ctx.Pipe()
@@ -155,16 +156,25 @@ class Bench:
         if failed:
             print(f"  {failed} listeners failed to join; measuring {self.count}", flush=True)
 
-    def measure(self, window: float) -> dict[str, float]:
-        """Count packets and gaps over `window` seconds, with the server's CPU meanwhile."""
+    def measure(self, window: float, drops: int = 0, talker_drops: int = 0) -> dict[str, Any]:
+        """Count packets and gaps over `window` seconds, with the server's CPU meanwhile.
+
+        `drops` listeners and `talker_drops` talkers lose their connection during the
+        window and rejoin with their resume tokens (the soak's forced reconnects).
+        """
         pid = self.server.pid
         assert pid is not None
         peers = [p.pid for p in self.procs[1:] if p.pid is not None]
         cpu0, peers0, t0 = server_cpu_s(pid), _cpu_s(peers), time.monotonic()
-        for conn in (*self.listeners, self.speakers):
-            conn.send(("measure", window))
-        replies = [_reply(conn, window + 60) for conn in self.listeners]
-        latency = _reply(self.speakers, window + 60)
+        shares = [drops // len(self.listeners)] * len(self.listeners)
+        for i in range(drops % len(self.listeners)):
+            shares[(i + self._drop_turn) % len(shares)] += 1
+        self._drop_turn += drops
+        for conn, share in zip(self.listeners, shares, strict=True):
+            conn.send(("measure", (window, share)))
+        self.speakers.send(("measure", (window, talker_drops)))
+        replies = [_reply(conn, window + 120) for conn in self.listeners]
+        latency = _reply(self.speakers, window + 120)
         elapsed = time.monotonic() - t0
         cpu = (server_cpu_s(pid) - cpu0) / elapsed
         peers_cpu = (_cpu_s(peers) - peers0) / elapsed
@@ -179,6 +189,7 @@ class Bench:
             "gap_p99_ms": float(np.percentile(gaps, 99) * 1000) if len(gaps) else 1e9,
             "latency_p95_ms": latency["p95_ms"],
             "rss_kb": float(server_rss_kb(pid)),
+            "rejoin_s": [t for r in replies for t in r["rejoin_s"]] + latency["rejoin_s"],
         }
 
     def close(self) -> None:

@@ -42,13 +42,20 @@ class CountingListener:
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.ws: aiohttp.ClientWebSocketResponse | None = None
         self.reader: asyncio.Task[None] | None = None
+        self.resume = ""  # the server's resume token, for coming back after a drop
+        self.first_packet_at: float | None = None
 
-    async def join(self, session: aiohttp.ClientSession, url: str, room_id: str) -> None:
-        """Join as a listener and start counting packets."""
+    async def join(
+        self, session: aiohttp.ClientSession, url: str, room_id: str, resume: str = ""
+    ) -> None:
+        """Join as a listener (coming back as `resume` says, if given); count packets."""
         self.ws = await session.ws_connect(ws_url(url, room_id, None))
         await self._expect("hello")
-        await self.ws.send_str(json.dumps({"type": "join", "role": "listener"}))
-        await self._expect("joined")
+        join: dict[str, Any] = {"type": "join", "role": "listener"}
+        if resume:
+            join["resume"] = resume
+        await self.ws.send_str(json.dumps(join))
+        self.resume = (await self._expect("joined")).get("resume", "")
         self.pc.addTransceiver("audio", direction="recvonly")
         await self.pc.setLocalDescription(await self.pc.createOffer())
         ice = self.pc.getTransceivers()[0].receiver.transport.transport._connection
@@ -58,6 +65,8 @@ class CountingListener:
         def data_received(data: bytes, component: int) -> None:
             # RTP (not RTCP) packets: version 2 and a payload type outside 192-223.
             if len(data) > 12 and 128 <= data[0] < 192 and not 192 <= data[1] <= 223:
+                if self.first_packet_at is None:
+                    self.first_packet_at = time.monotonic()
                 if CountingListener.measuring:
                     times.append(time.monotonic())
                 return
@@ -93,6 +102,42 @@ class CountingListener:
         if self.ws is not None:
             await self.ws.close()
         await self.pc.close()
+
+
+async def _measure_with_drops(
+    session: aiohttp.ClientSession,
+    url: str,
+    room_id: str,
+    peers: list[CountingListener],
+    window: float,
+    drops: int,
+) -> list[float]:
+    """Drop `drops` listeners spread over the window; each comes back with its token.
+
+    A dropped listener's socket and peer connection close as a lost network would end
+    them; it rejoins at once with a new WebSocket, a new peer connection and its resume
+    token. Returns, per rejoin, the seconds from the drop to its first packet.
+    """
+    took: list[float] = []
+    for i in range(drops):
+        await asyncio.sleep(window / (drops + 1))
+        index = (i * 7919) % len(peers)  # spread over the audience, not always the first
+        old = peers[index]
+        dropped = time.monotonic()
+        await old.close()
+        fresh = CountingListener()
+        fresh.times = old.times  # the listener is the same person: one packet count
+        try:
+            await asyncio.wait_for(fresh.join(session, url, room_id, old.resume), JOIN_S)
+        except (TimeoutError, ConnectionError, aiohttp.ClientError):
+            await fresh.close()
+            continue
+        peers[index] = fresh
+        while fresh.first_packet_at is None and time.monotonic() - dropped < JOIN_S:
+            await asyncio.sleep(0.02)
+        if fresh.first_packet_at is not None:
+            took.append(fresh.first_packet_at - dropped)
+    return took
 
 
 async def _commands(conn: Connection, handle: Any) -> None:
@@ -131,18 +176,22 @@ def listeners_main(url: str, room_id: str, conn: Connection) -> None:
                         else:
                             peers.append(peer)
                 return {"count": len(peers), "failed": failed}
+            window, drops = arg if isinstance(arg, tuple) else (arg, 0)
             for peer in peers:
                 peer.times.clear()
             CountingListener.measuring = True
             t0 = time.monotonic()
-            await asyncio.sleep(arg)
+            rejoins = await _measure_with_drops(session, url, room_id, peers, window, drops)
+            await asyncio.sleep(max(0.0, window - (time.monotonic() - t0)))
             CountingListener.measuring = False
             elapsed = time.monotonic() - t0
             gaps = [np.diff(p.times) for p in peers if len(p.times) > 1]
             return {
                 "received": sum(len(p.times) for p in peers),
                 "expected": len(peers) * elapsed * PACKETS_PER_S,
+                # A rejoin's own silence is loss above, not a gap between packets here.
                 "gaps": np.concatenate(gaps).tolist() if gaps else [],
+                "rejoin_s": rejoins,
             }
 
         try:
@@ -232,6 +281,7 @@ def speakers_main(url: str, secret: str, conn: Connection) -> None:
         peers: list[RoomConnection] = []
         pulse = PulseTrack()
         probe = Probe(keep_seconds=0)
+        turn = [0]  # which speaker drops next
 
         async def handle(kind: str, arg: Any = None) -> dict[str, Any]:
             if kind == "start":
@@ -253,10 +303,24 @@ def speakers_main(url: str, secret: str, conn: Connection) -> None:
                     peers.append(speaker)
                 await probe._connect(ws_url(url, room["id"], None), "listener", None)
                 return {"room_id": room["id"]}
+            window, drops = arg if isinstance(arg, tuple) else (arg, 0)
             probe.arrived.clear()
-            await asyncio.sleep(arg)
+            t0 = time.monotonic()
+            rejoins = []
+            for i in range(drops):
+                # A speaker (never the host: its pulses are what the probe times) drops
+                # and comes back as a speaker with its resume token.
+                await asyncio.sleep(window / (drops + 1))
+                started = time.monotonic()
+                await peers[1 + (turn[0] + i) % (len(peers) - 1)].reconnect()
+                rejoins.append(time.monotonic() - started)
+            turn[0] += drops
+            await asyncio.sleep(max(0.0, window - (time.monotonic() - t0)))
             lat = _latencies(pulse.sent, probe.arrived)
-            return {"p95_ms": float(np.percentile(lat, 95) * 1000) if lat else float("nan")}
+            return {
+                "p95_ms": float(np.percentile(lat, 95) * 1000) if lat else float("nan"),
+                "rejoin_s": rejoins,
+            }
 
         try:
             await _commands(conn, handle)

@@ -19,6 +19,7 @@ BENCHMARKS = {
     "portal": "bench.portal",
     "discovery": "bench.discovery",
     "notify": "bench.notify",
+    "soak": "bench.soak",
 }
 
 
