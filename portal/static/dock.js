@@ -10,6 +10,8 @@
 // The dock sizes the slot to the player's height (no inner scrollbar), and passes what
 // the player knows of the room (its state and counts) on to the page as a
 // "spaces:player" event, so the page around it tells the same story.
+// The dock remembers the room it plays (dock-memory.js): a reload or a new tab shows
+// "Reconnecting" at once and resumes it, and only the newest tab plays.
 (function () {
   "use strict";
 
@@ -24,9 +26,14 @@
   const toggle = dock.querySelector(".dock-toggle");
   const expandLink = dock.querySelector(".dock-expand");
   const closeButton = dock.querySelector(".dock-close");
+  const resumeNote = dock.querySelector(".dock-resume");
   const announcer = document.querySelector("[data-dock-announce]");
+  const memory = window.SpacesDockMemory || null;
   const LABELS = { idle: "Stopped", connecting: "Connecting", playing: "Playing",
-    ended: "Ended", unreachable: "Can't reach the room", error: "Stopped" };
+    reconnecting: "Reconnecting", ended: "Ended", unreachable: "Can't reach the room",
+    error: "Stopped" };
+  const ACTIVE = ["connecting", "playing", "reconnecting", "unreachable"];
+  const RESUME_FETCH_MS = 1000;  // past that, resume as a guest rather than keep waiting
 
   let iframe = null;
   let current = null;      // the loaded space: {spaceId, src, title, pageUrl}
@@ -36,9 +43,22 @@
   let mode = "hidden";     // hidden | expanded | minimized
   let slot = null;         // this page's player slot, if it is a space page
   let height = 0;          // the loaded player's height in CSS pixels, once it told us
+  let resuming = false;    // picking up, after a load, the room that was playing
+  let elsewhere = false;   // another tab took over the room
+  let leavingPage = false; // this document is unloading: the player's goodbyes mean nothing
 
   function isActive() {
-    return playerState === "connecting" || playerState === "playing";
+    return ACTIVE.indexOf(playerState) >= 0;
+  }
+
+  // Playing, or about to: the bar offers Stop.
+  function busy() {
+    return isActive() || resuming;
+  }
+
+  function shownState() {
+    return resuming && (playerState === "idle" || playerState === "connecting")
+      ? "reconnecting" : playerState;
   }
 
   // A player that never reported in (its room server does not know this portal's
@@ -125,15 +145,20 @@
       if (slot) slot.style.height = "";
     }
     renderSlot();
+    renderBar();
     place();
   }
 
   function renderBar() {
-    dock.dataset.playerState = playerState;
-    stateEl.textContent = ready ? LABELS[playerState] || "Stopped" : "Player";
-    toggle.textContent = isActive() ? "Stop" : "Listen";
+    const state = shownState();
+    dock.dataset.playerState = state;
+    stateEl.textContent = elsewhere && !isActive() ? "In another tab"
+      : ready || resuming ? LABELS[state] || "Stopped" : "Player";
+    resumeNote.hidden = !(resuming && mode === "expanded");
+    if (current) resumeNote.querySelector(".dock-resume-title").textContent = current.title;
+    toggle.textContent = busy() ? "Stop" : "Listen";
     toggle.disabled = playerState === "ended";
-    toggle.setAttribute("aria-label", (isActive() ? "Stop " : "Listen to ") +
+    toggle.setAttribute("aria-label", (busy() ? "Stop " : "Listen to ") +
       (current ? current.title : ""));
   }
 
@@ -235,15 +260,41 @@
     playerState = String(data.state);
     ready = true;
     if (pending) { const command = pending; pending = null; send(command); }
+    remembered(was);
     renderBar();
     if (was !== playerState && (was !== "idle" || playerState !== "idle")) {
-      announce((LABELS[playerState] || "Stopped") + ": " + current.title + ".");
+      announce((LABELS[shownState()] || "Stopped") + ": " + current.title + ".");
     }
     // Stopped from inside the player while browsing elsewhere: the bar stays until closed.
   });
 
+  // Keep the dock's memory in step with what the player reports.
+  function remembered(was) {
+    const active = isActive();
+    if (resuming && (playerState === "playing" || !(active || playerState === "idle") ||
+        (playerState === "idle" && was === "connecting"))) {
+      resuming = false;
+    }
+    if (!memory || leavingPage || elsewhere) return;
+    if (active && ACTIVE.indexOf(was) < 0) memory.remember(current);
+    else if (!active && ACTIVE.indexOf(was) >= 0) memory.forget();
+    else if (playerState === "ended" || playerState === "error") memory.forget();
+  }
+
   toggle.addEventListener("click", function () {
-    send(isActive() ? "leave" : "listen");
+    if (busy()) {
+      send("leave");
+      resuming = false;
+      if (memory) memory.forget();
+    } else {
+      elsewhere = false;
+      if (!iframe && current) {  // gave way to another tab before its player loaded
+        load(current);
+        setMode(mode);
+      }
+      send("listen");
+    }
+    renderBar();
   });
   expandLink.addEventListener("click", function (event) {
     if (slot && current && slot.dataset.spaceId === current.spaceId) {
@@ -253,14 +304,61 @@
   });
   closeButton.addEventListener("click", function () {
     send("leave");
+    if (memory && !elsewhere) memory.forget();
+    resuming = elsewhere = false;
     unload();
     announce("Player closed.");
     attach();
     document.getElementById("main").focus();
   });
 
+  // ----- Resuming after a load, and giving way to a newer tab ----------------------------
+
+  function startResumed(info) {
+    if (!resuming) return;  // closed meanwhile
+    load(info);
+    send("listen");
+    attach();
+  }
+
+  function resume() {
+    const saved = memory && memory.toResume();
+    if (!saved) return;
+    resuming = true;
+    memory.remember(saved);  // at once, so an older tab stops before this one starts
+    const here = document.querySelector("main [data-player-slot]");
+    if (here && here.dataset.spaceId === saved.spaceId) {
+      startResumed(slotInfo(here));
+      return;
+    }
+    // Shown as reconnecting at once; the player loads when its address is known.
+    current = { spaceId: saved.spaceId, src: saved.src, title: saved.title,
+      pageUrl: saved.pageUrl };
+    titleEl.textContent = saved.title;
+    titleEl.href = expandLink.href = saved.pageUrl;
+    memory.freshInfo(saved, RESUME_FETCH_MS).then(function (info) {
+      if (current && current.spaceId === info.spaceId && !iframe) startResumed(info);
+    });
+  }
+
+  if (memory) {
+    memory.onOtherTab(function () {
+      if (!current || !mayBePlaying()) return;
+      send("leave");
+      memory.yieldTo();
+      elsewhere = true;
+      resuming = false;
+      renderBar();
+      announce("Playing in another tab now.");
+    });
+  }
+  // The player's last reports as the page unloads are not someone pressing Stop.
+  window.addEventListener("pagehide", function () { leavingPage = true; });
+  window.addEventListener("pageshow", function () { leavingPage = false; });
+
   if (window.ResizeObserver) new ResizeObserver(place).observe(document.body);
   window.addEventListener("resize", place);
   document.addEventListener("spaces:navigated", attach);
+  resume();
   attach();
 })();

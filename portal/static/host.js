@@ -77,6 +77,7 @@
   }
 
   function poll(item, started) {
+    if (!item.isConnected) { return; }  // the page moved on
     var url = item.getAttribute("data-status-url");
     fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (response) {
@@ -105,10 +106,19 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", function () {
+  function setup() {
     setupZone();
     setupLanguage();
     setupHandle();
     setupOutcomes();
-  });
+  }
+
+  // Once when first run (a full load, or nav.js loading it for the page it swapped in),
+  // and again for every page nav.js swaps in after that.
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", setup);
+  } else {
+    setup();
+  }
+  document.addEventListener("spaces:navigated", setup);
 })();

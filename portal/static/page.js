@@ -147,6 +147,44 @@
     announce(BADGES[state][2] + ".");
   }
 
+  function timeAgo(iso, prefix) {
+    var time = document.createElement("time");
+    time.setAttribute("datetime", iso);
+    time.setAttribute("data-ago", "");
+    if (prefix) { time.setAttribute("data-prefix", prefix); }
+    return time;
+  }
+
+  // "Checked N s ago" counts only checks that reached the room (the API's last_checked_at);
+  // when the last check could not, say so, and a live badge is no longer sure.
+  function setReach(article, space) {
+    var checked = article.querySelector("[data-space-checked]");
+    var line = article.querySelector("[data-space-reach]");
+    var health = space.health || {};
+    if (!checked || !line || typeof health.reachable !== "boolean") { return; }
+    var reached = health.reachable;
+    if (space.last_checked_at) { checked.replaceChildren(timeAgo(space.last_checked_at, "checked ")); }
+    if (!reached) {
+      var text = line.getAttribute("data-reach-text");
+      line.replaceChildren.apply(line, space.last_checked_at
+        ? [text + "; last reached ", timeAgo(space.last_checked_at, ""), "."] : [text + "."]);
+    }
+    var changed = line.hidden === !reached;
+    checked.hidden = !reached;
+    line.hidden = reached;
+    var holder = article.querySelector("[data-space-badge]");
+    if (changed && holder && article.getAttribute("data-space-state") === "live") {
+      var look = reached ? BADGES.live : ["Live?", "badge-stale", line.textContent];
+      var badge = document.createElement("span");
+      badge.className = "badge " + look[1];
+      badge.title = look[2];
+      badge.textContent = look[0];
+      holder.replaceChildren(badge);
+    }
+    refreshTimes();
+    if (changed) { announce(reached ? "Checked again just now." : line.textContent); }
+  }
+
   function followSpace() {
     if (following) { clearInterval(following); following = null; }
     var article = document.querySelector("main [data-space-follow]");
@@ -164,6 +202,7 @@
             setStat(article, "speakers", space.speaker_count);
           }
           setSpaceState(article, space.state, space.ended_at);
+          setReach(article, space);
         })
         .catch(function () { /* offline for a moment: the next poll tries again */ });
     }

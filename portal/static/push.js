@@ -5,10 +5,10 @@
   "use strict";
 
   var SUBSCRIBE_TIMEOUT_MS = 20000;
-  var section = document.querySelector("[data-push]");
-  if (!section) return;
-  var status = document.getElementById("push-status");
-  var button = document.getElementById("push-enable");
+  // The page's parts: set for each "Your browsers" page shown (see init, below).
+  var section = null;
+  var status = null;
+  var button = null;
   var registration = null;
 
   var MESSAGES = {
@@ -153,7 +153,7 @@
     document.querySelectorAll("[data-remove-device]").forEach(function (form) {
       form.addEventListener("submit", async function (event) {
         var row = form.closest("[data-device-endpoint]");
-        if (!registration || !row) return;
+        if (!registration || !row || form.dataset.unsubscribed) return;
         event.preventDefault();
         try {
           var subscription = await registration.pushManager.getSubscription();
@@ -163,7 +163,9 @@
         } catch (error) {
           // The server forgets it regardless; the browser's copy then simply lapses.
         }
-        form.submit();
+        // Sent again as a submission of its own, so nav.js keeps the player going.
+        form.dataset.unsubscribed = "true";
+        if (form.requestSubmit) form.requestSubmit(); else form.submit();
       });
     });
   }
@@ -194,5 +196,16 @@
     button.addEventListener("click", turnOn);
   }
 
-  start();
+  // Once when first run, and again for each page nav.js swaps in.
+  function init() {
+    section = document.querySelector("main [data-push]");
+    if (!section) return;
+    status = document.getElementById("push-status");
+    button = document.getElementById("push-enable");
+    registration = null;
+    start();
+  }
+
+  init();
+  document.addEventListener("spaces:navigated", init);
 }());

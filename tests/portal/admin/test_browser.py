@@ -61,7 +61,7 @@ def test_admin_hides_a_space_and_it_is_gone_everywhere(
     card.get_by_label(REASON).fill("spam, reported twice")
     card.get_by_role("button", name="Hide space").click()
     page.locator("#confirm-dialog").get_by_role("button", name="Hide space").click()
-    page.wait_for_load_state()
+    page.locator("html[aria-busy]").wait_for(state="detached")
     _until(lambda: "Done:" in (page.locator(".flash").first.text_content() or ""), "flash")
     assert _api_ids(page, base_url, "quokka") == []
     page.goto(f"{base_url}/search?q=quokka")
@@ -115,7 +115,7 @@ def test_admin_filters_then_bans_a_host_after_cancelling_once(
     _until(dialog.is_visible, "the confirmation dialog again")
     save_screenshot(page, "admin confirm dialog")
     dialog.get_by_role("button", name="Ban host").click()
-    page.wait_for_load_state()
+    page.locator("html[aria-busy]").wait_for(state="detached")
     flash = _until(lambda: page.locator(".flash").first.text_content(), "the flash")
     assert "Done: Ada banned host @bob: spam" in flash
     assert _api_ids(page, base_url, "talk") == [other]
@@ -139,17 +139,17 @@ def test_without_scripts_the_server_asks_before_a_ban(
     card = page.locator(f"#card-{space}")
     card.get_by_label(REASON).fill("impersonation")
     card.get_by_role("button", name="Ban host @dana").click()
-    page.wait_for_load_state()
+    page.locator("html[aria-busy]").wait_for(state="detached")
     assert page.get_by_role("heading", name="Ban host @dana?").is_visible()
     assert page.get_by_label(REASON).input_value() == "impersonation"
     page.get_by_role("link", name="Cancel").click()
-    page.wait_for_load_state()
+    page.locator("html[aria-busy]").wait_for(state="detached")
     assert _api_ids(page, base_url, "dana") == [space]
     card.get_by_label(REASON).fill("impersonation")
     card.get_by_role("button", name="Ban host @dana").click()
-    page.wait_for_load_state()
+    page.locator("html[aria-busy]").wait_for(state="detached")
     page.get_by_role("button", name="Ban host").click()
-    page.wait_for_load_state()
+    page.locator("html[aria-busy]").wait_for(state="detached")
     assert _api_ids(page, base_url, "dana") == []
     context.close()
 
@@ -188,15 +188,15 @@ def test_admin_pages_fit_phones_and_pass_axe(
     page.get_by_label("Name").fill("Weekend listening")
     page.get_by_label(REASON).fill("for the weekend")
     page.get_by_role("button", name="Create collection").click()
-    page.wait_for_load_state()
+    page.locator("html[aria-busy]").wait_for(state="detached")
     page.goto(f"{base_url}/admin/spaces?q=Reported")
     page.get_by_label(REASON).first.fill("too loud")
     page.get_by_role("button", name="Feature").first.click()
-    page.wait_for_load_state()
+    page.locator("html[aria-busy]").wait_for(state="detached")
     page.get_by_text("Add to editor's picks").first.click()
     page.get_by_label("Why pick it (shown in the audit log)").first.fill("a good one")
     page.get_by_role("button", name="Add to collection").first.click()
-    page.wait_for_load_state()
+    page.locator("html[aria-busy]").wait_for(state="detached")
     _until(lambda: "Done:" in (page.locator(".flash").first.text_content() or ""), "pick")
     problems = []
     for viewport in (PHONE, DESKTOP):
@@ -218,7 +218,7 @@ def test_admin_pages_fit_phones_and_pass_axe(
         page.keyboard.press("Escape")
         page.evaluate("document.getElementById('confirm-dialog').remove()")
         page.get_by_role("button", name="Hide space").first.click()
-        page.wait_for_load_state()
+        page.locator("html[aria-busy]").wait_for(state="detached")
         _until(lambda: page.get_by_role("heading", name="Hide “Reported one”?").count(), "ask")
         save_screenshot(page, f"admin confirm page {scheme}")
         if overflow := horizontal_overflow(page):

@@ -67,7 +67,7 @@ def test_admin_adds_new_kinds_and_sees_the_failing_source_first(
         form.get_by_label("Every (seconds)").fill("120")
         form.get_by_label(REASON).fill("hashtag where rooms are shared")
         form.get_by_role("button", name="Add source").click()
-        page.wait_for_load_state()
+        page.locator("html[aria-busy]").wait_for(state="detached")
         wait_until(
             lambda: "Done:" in (page.locator(".flash").first.text_content() or ""), 10, "flash"
         )
@@ -81,7 +81,7 @@ def test_admin_adds_new_kinds_and_sees_the_failing_source_first(
         form.get_by_label("Query (searches and relays)").fill("live audio")
         form.get_by_label(REASON).fill("X's own search")
         form.get_by_role("button", name="Add source").click()
-        page.wait_for_load_state()
+        page.locator("html[aria-busy]").wait_for(state="detached")
         wait_until(lambda: page.locator("li", has_text="xsearch").count(), 10, "the search")
         assert "query “live audio”" in page.locator("li", has_text="xsearch").inner_text()
 
@@ -92,7 +92,7 @@ def test_admin_adds_new_kinds_and_sees_the_failing_source_first(
         form.get_by_label("Query (searches and relays)").fill("audio")
         form.get_by_label(REASON).fill("a relay")
         form.get_by_role("button", name="Add source").click()
-        page.wait_for_load_state()
+        page.locator("html[aria-busy]").wait_for(state="detached")
         wait_until(
             lambda: "Not done" in (page.locator(".flash").first.text_content() or ""),
             10,

@@ -30,6 +30,7 @@ class Stack:
     portal: str
     rooms: ServerThread
     open_space: Callable[..., int]
+    services: Services
 
 
 @pytest.fixture
@@ -81,4 +82,4 @@ def stack(data_dir: Path, sqlite_url: str) -> Iterator[Stack]:
                 session.flush()
                 return space.id
 
-        yield Stack(portal, rooms, open_space)
+        yield Stack(portal, rooms, open_space, services)
