@@ -145,3 +145,13 @@ def wait_until(check: Callable[[], Any], timeout: float, what: str) -> Any:
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} did not happen within {timeout} s (last: {value!r})")
         time.sleep(0.1)
+
+
+def wait_for_swap(page: Any, timeout_ms: float = 30000) -> None:
+    """Wait until the page a portal link or form asked for is in place.
+
+    The portal swaps pages in without unloading the document (so the player keeps
+    playing), marking it `aria-busy` meanwhile: a click that submits a form returns
+    before its answer is shown.
+    """
+    page.locator("html[aria-busy]").wait_for(state="detached", timeout=timeout_ms)

@@ -11,7 +11,9 @@
 (function () {
   "use strict";
 
-  const FALLBACK_MS = 5000;
+  // Counted from the offer, which leaves well under a second after Listen: a listener
+  // whose WebRTC cannot connect hears the HLS stream within 5 s of pressing it.
+  const FALLBACK_MS = 4000;
   // A connect() this soon after close() is the player rejoining, not a new Listen.
   const REJOIN_MS = 10000;
   const ARTWORK = [

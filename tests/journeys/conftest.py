@@ -24,7 +24,7 @@ from core.services import Services
 from portal.app import create_app
 from portal.hosting import roomserver
 from rooms.client import create_room
-from tests.browser import launch_chromium, serve
+from tests.browser import launch_chromium, serve, wait_for_swap
 from tests.conftest import make_services
 from tests.portal.accounts.helpers import PASSWORD, make_user
 from tests.rooms.conftest import SECRET, ServerThread, make_config
@@ -99,6 +99,7 @@ class World:
         page.get_by_label("Password again").fill(PASSWORD)
         page.get_by_role("button", name="Create account").click()
         page.wait_for_url(f"{self.portal}/")
+        wait_for_swap(page)
 
     def sign_in(self, page: Any, email: str) -> None:
         """Sign in through the portal's form, as the person would."""
@@ -107,6 +108,7 @@ class World:
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Sign in").click()
         page.wait_for_url(f"{self.portal}/")
+        wait_for_swap(page)
 
 
 def watch_errors(page: Any) -> list[str]:

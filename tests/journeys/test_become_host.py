@@ -12,7 +12,7 @@ from sqlalchemy import select
 from core.catalog.models import HostedRoom, Space
 from core.queues import CRAWL_NOW
 from core.services import Services
-from tests.browser import DESKTOP, PHONE, save_screenshot, wait_until
+from tests.browser import DESKTOP, PHONE, save_screenshot, wait_for_swap, wait_until
 from tests.journeys.conftest import World
 from tests.portal.accounts.helpers import make_user
 from worker import context
@@ -48,7 +48,7 @@ def test_a_new_listener_asks_to_host_is_approved_and_opens_a_live_room(world: Wo
     nia.wait_for_url(f"{world.portal}/account/host")
     nia.get_by_label("What would you like to host?").fill("Late-night jazz with friends")
     nia.get_by_role("button", name="Ask to host").click()
-    nia.wait_for_url(f"{world.portal}/account/host")
+    wait_for_swap(nia)
     assert "Your request is waiting for an admin" in nia.locator("main").inner_text()
     nia.goto(f"{world.portal}/host/")
     assert "ask to host" in nia.locator("main").inner_text().lower(), "not a host yet"

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.browser
 
 HEARD = 0.02  # the tone reads about 0.15 RMS at the player's meter
 SILENT = 0.001
-FALLBACK_S = 5.0
+FALLBACK_S = 4.0  # media.js FALLBACK_MS: WebRTC gets this long from the offer
 # A browser without HLS of its own (Firefox, older Chrome) says so here; the player
 # then loads hls.js. Chromium's built-in HLS answers "maybe".
 WITHOUT_NATIVE_HLS = """

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from core.config import RESPONSE_CACHE_TTL_S
-from tests.browser import browser, chromium
+from tests.browser import browser, chromium, wait_for_swap
 from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -233,6 +233,7 @@ def test_a_host_opens_a_room_and_a_listener_finds_and_hears_it(stack: dict, brow
     host.fill("#email", "ada@example.test")
     host.fill("#password", "a long enough passphrase")
     host.get_by_role("button", name="Sign in").click()
+    wait_for_swap(host)  # signed in before going on, as a person waits for the page
     host.goto(f"{stack['portal']}/host/")
     host.fill("#room-title", title)
     host.fill("#room-description", "Standards, requests welcome.")
