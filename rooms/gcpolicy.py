@@ -7,7 +7,10 @@ quarter, which is exactly what a growing audience does. So every second after pe
 joined the heap is frozen out of collection, which keeps every automatic collection
 down to what the last second made; it is unfrozen and collected in one pass only once
 many people have left, so the cycles of departed peers (and any garbage frozen along
-the way) are still reclaimed.
+the way) are still reclaimed. A room whose people come and go a few at a time (phones
+changing networks rejoin as new peers) would hold its departed peers for a long time
+before that many have left, so a smaller number is also reclaimed once they have
+waited a couple of minutes: memory stays flat for one short pause every two minutes.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ THRESHOLDS = (2_000, 10, 10)
 FREEZE_EVERY_S = 1.0
 # Reclaim departed peers once this many have left, or a quarter of those still here.
 MIN_CHURN = 50
+# ... or this many, once the last reclaim is this long ago.
+MIN_HELD, HOLD_AT_MOST_S = 10, 120.0
 
 
 class GcPolicy:
@@ -35,6 +40,7 @@ class GcPolicy:
         self.live = 0
         self._next = 0.0
         self._started = False
+        self._reclaimed_at: float | None = None
 
     def start(self) -> None:
         """Freeze what startup made (modules, classes) and collect less often; once."""
@@ -60,12 +66,16 @@ class GcPolicy:
         if now < self._next or not self._started:
             return
         self._next = now + FREEZE_EVERY_S
-        if self.left >= max(MIN_CHURN, self.live // 4):
+        if self._reclaimed_at is None:
+            self._reclaimed_at = now
+        held_long = self.left >= MIN_HELD and now - self._reclaimed_at >= HOLD_AT_MOST_S
+        if held_long or self.left >= max(MIN_CHURN, self.live // 4):
             started = time.perf_counter()
             gc.unfreeze()
             gc.collect()
             gc.freeze()
             self.left = self.joined = 0
+            self._reclaimed_at = now
             log.info("reclaimed departed peers in %.0f ms", (time.perf_counter() - started) * 1e3)
         elif self.joined:
             # No young collection first: it would walk every new peer's objects at once

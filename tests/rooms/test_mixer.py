@@ -64,7 +64,7 @@ def test_slow_listener_queue_is_bounded() -> None:
 def test_gc_policy_freezes_after_joins_and_reclaims_after_leaves() -> None:
     import gc
 
-    from rooms.gcpolicy import MIN_CHURN, GcPolicy
+    from rooms.gcpolicy import HOLD_AT_MOST_S, MIN_CHURN, MIN_HELD, GcPolicy
 
     policy = GcPolicy()
     policy.start()
@@ -80,6 +80,13 @@ def test_gc_policy_freezes_after_joins_and_reclaims_after_leaves() -> None:
         policy.leave()
     policy.tick(200.0)
     assert policy.left == 0  # the departed were reclaimed in one full collection
+    # A few leaving now and then are reclaimed too, once they have waited a while.
+    for _ in range(MIN_HELD):
+        policy.leave()
+    policy.tick(210.0)
+    assert policy.left == MIN_HELD  # too few, too soon: held, no pause
+    policy.tick(200.0 + HOLD_AT_MOST_S)
+    assert policy.left == 0
 
 
 class _Idle(MediaStreamTrack):
