@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from xml.sax.saxutils import escape, quoteattr
 
+from core.catalog.freshness import unreachable
 from core.catalog.models import Space
 from core.catalog.states import State
 from portal.feeds.atom import xml_text
@@ -21,7 +22,9 @@ def badge_text(space: Space, now: datetime, interval_s: float) -> tuple[str, str
     state = str(space.state)
     if state == State.LIVE:
         count = int(space.listener_count or 0)
-        key = "live" if is_live_now(space, now, interval_s) else "stale"
+        # A room whose last check could not reach it is not claimed live on other sites.
+        trusted = is_live_now(space, now, interval_s) and not unreachable(space)
+        key = "live" if trusted else "stale"
         prefix = "LIVE" if key == "live" else "Live?"
         return f"{prefix} · {count} listening", key
     if state == State.SCHEDULED:

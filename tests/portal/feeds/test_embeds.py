@@ -8,6 +8,8 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
+from core.catalog.checks import record_observations
+from core.catalog.records import Observation
 from core.catalog.states import State
 from tests.portal.views.conftest import ROOMS
 
@@ -28,6 +30,16 @@ def test_badge_says_live_with_listeners(client, make_space, now) -> None:
     assert b"<b>" not in response.data
     title = ET.fromstring(response.data).findtext(f"{SVG}title")
     assert title.endswith('<b>"loud"</b> & more')
+
+
+def test_badge_of_a_room_that_cannot_be_reached_does_not_claim_live(
+    client, services, make_space, now
+) -> None:
+    space = make_space(checked=now, listener_count=7)
+    with services.catalog.session() as session:
+        refused = Observation(None, error="connection refused", reason="connect")
+        record_observations(session, {space: refused}, interval_s=30, now=now)
+    assert _badge_texts(client.get(f"/badge/{space}.svg"))[1] == "Live? · 7 listening"
 
 
 def test_badge_for_scheduled_and_ended(client, make_space, now) -> None:
