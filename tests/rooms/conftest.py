@@ -46,8 +46,12 @@ class ServerThread:
         self.call(self._start())
         return self
 
+    def build_app(self) -> web.Application:
+        """Return the room server application this thread serves."""
+        return create_app(self.config)
+
     async def _start(self) -> None:
-        self.app = create_app(self.config)
+        self.app = self.build_app()
         portal = web.Application()
         portal.router.add_post("/api/v1/ping", self._ping)
         for app, port in ((self.app, self.port), (portal, self.ping_port)):

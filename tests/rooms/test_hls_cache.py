@@ -17,7 +17,6 @@ import numpy as np
 import pytest
 from aiohttp import web
 
-from rooms.app import create_app
 from rooms.client import create_room, join_host
 from rooms.hls import MISSING_CACHE, PLAYLIST_CACHE, SEGMENT_CACHE
 from tests.rooms import nginx
@@ -49,16 +48,11 @@ class CountingServer(ServerThread):
             self.hits[(request.path.rsplit("/", 1)[1], response.status)] += 1
         return response
 
-    async def _start(self) -> None:
-        self.app = create_app(self.config)
-        self.app.middlewares.append(self._count)
-        portal = web.Application()
-        portal.router.add_post("/api/v1/ping", self._ping)
-        for app, port in ((self.app, self.port), (portal, self.ping_port)):
-            runner = web.AppRunner(app, shutdown_timeout=2.0)
-            await runner.setup()
-            await web.TCPSite(runner, "127.0.0.1", port).start()
-            self._runners.append(runner)
+    def build_app(self) -> web.Application:
+        """Return the room server application, counting what reaches it."""
+        app = super().build_app()
+        app.middlewares.append(self._count)
+        return app
 
 
 class Fetched:
