@@ -16,14 +16,10 @@ sender on its talk section, which does the same.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
-from typing import Any
 
 from aiohttp import web
 from aiortc import RTCRtpSender
@@ -217,13 +213,11 @@ class RoomsCollector:
                 backlog_s.add_metric([room_id], max(0.0, feed.queued_s - feed.done_s))
                 backlog.add_metric([room_id], max(0, feed.queued - feed.done))
             if room.record.state == LIVE and self.hub.config.hls:
-                written = _last_segment_at(room.mixer.packet_sinks, self._hls_folder(room_id))
+                writer = hls.writer_of(room.mixer.packet_sinks)
+                written = writer.last_segment_at() if writer is not None else None
                 if written is not None:
                     age.add_metric([room_id], max(0.0, now - written))
         yield from (backlog_s, backlog, age)
-
-    def _hls_folder(self, room_id: str) -> Path:
-        return hls.folder_for(self.hub.config.data_dir, room_id)
 
 
 def _mean_max(name: str, documentation: str, values: list[float]) -> GaugeMetricFamily:
@@ -232,23 +226,3 @@ def _mean_max(name: str, documentation: str, values: list[float]) -> GaugeMetric
     family.add_metric(["mean"], sum(values) / len(values) if values else 0.0)
     family.add_metric(["max"], max(values, default=0.0))
     return family
-
-
-def _last_segment_at(sinks: Iterable[Any], folder: Path) -> float | None:
-    """Return when the room's newest HLS segment was written (Unix time), or None."""
-    writer = next((s for s in sinks if isinstance(s, hls.HlsWriter)), None)
-    if writer is None:
-        return None
-    written = getattr(writer, "last_segment_at", None)
-    if callable(written):
-        written = written()
-    if isinstance(written, datetime):
-        return written.timestamp()
-    if isinstance(written, int | float):
-        return float(written)
-    # A writer that does not say: the newest segment file on disk.
-    times: list[float] = []
-    for path in folder.glob("*.m4s"):
-        with contextlib.suppress(FileNotFoundError):  # the muxer deletes old segments
-            times.append(path.stat().st_mtime)
-    return max(times, default=None)
