@@ -120,6 +120,9 @@ class Mixer:
         # Told each talker's level (peer key → 0..1) while anyone is heard, and once
         # more when they have all fallen silent.
         self.on_levels: Callable[[dict[str, float]], None] | None = None
+        # Told once if the mixing clock dies (not when it is closed): the room is silent
+        # for good then.
+        self.on_died: Callable[[BaseException | None], None] | None = None
         self._peaks: dict[str, float] = {}  # loudest mean square per talker this window
         self._level_ticks = 0
         self._levels_sounding = False  # the last levels sent had someone above 0
@@ -133,6 +136,14 @@ class Mixer:
         POLICY.start()
         if self._task is None:
             self._task = asyncio.ensure_future(self._run())
+            self._task.add_done_callback(self._ended)
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled():
+            return  # closed on purpose
+        self._task = None  # dead and reported: closing must not raise it again
+        if self.on_died is not None:
+            self.on_died(task.exception())
 
     def add_talker(self, key: str, source: MediaStreamTrack | ReceiverTap) -> PacketTrack:
         """Mix `source` in; return the track carrying everyone else back to this talker."""

@@ -75,27 +75,19 @@ class Room(Presence):
         # Live captions while the room is live (rooms.recording.start_media).
         self.captions: CaptionFeed | None = None
         self.mixer.on_levels = self._send_levels
-        self.mixer.start()
         self.on_failed: Callable[[Room], None] | None = None
-        self._watch_mixer()
+        self.mixer.on_died = self._mixer_died
+        self.mixer.start()
         self.host_check()
 
-    def _watch_mixer(self) -> None:
+    def _mixer_died(self, error: BaseException | None) -> None:
         # The mixing clock survives a bad frame; if it dies anyway the room is silent
         # for good, so it must end (and be announced) rather than look live.
-        task = getattr(self.mixer, "_task", None)
-        if task is None:
+        if self.record.state == ENDED:
             return
-
-        def done(task: asyncio.Task[None]) -> None:
-            if task.cancelled() or self.record.state == ENDED:
-                return
-            log.error("room %s: the mixer stopped (%r); ending", self.record.id, task.exception())
-            self.mixer._task = None  # dead and reported: closing must not raise it again
-            if self.on_failed is not None:
-                self.on_failed(self)
-
-        task.add_done_callback(done)
+        log.error("room %s: the mixer stopped (%r); ending", self.record.id, error)
+        if self.on_failed is not None:
+            self.on_failed(self)
 
     def remember_role(self, identity: str, role: str) -> None:
         """Keep `identity`'s talking role for their return (a listener is forgotten)."""
